@@ -1,0 +1,1 @@
+"""Singer tap for Anthropic's Admin API (Claude Developer Platform)."""
