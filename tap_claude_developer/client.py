@@ -1,0 +1,287 @@
+"""Every HTTP request the tap makes goes through here.
+
+One place owns what must never vary: GET only, the headers, which key goes with which
+organization, the per-organization request budget, retries (honouring ``retry-after``), and
+error messages that are one line long and never contain a key.
+"""
+
+from __future__ import annotations
+
+import collections
+import decimal
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+import typing as t
+from dataclasses import dataclass
+
+import msgspec
+import requests
+
+LOGGER = logging.getLogger("tap-claude-developer")
+
+#: Anything that looks like an Anthropic key, wherever it appears in text we log or raise
+#: (real keys run to about 100 characters; prefixes such as "sk-ant-admin" alone are not keys).
+KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{10,}")
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+#: Retries for a 429 that carries no retry-after (a spend cap does not lift by waiting).
+BARE_429_RETRIES = 2
+_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+
+def redact(text: str) -> str:
+    """Replace anything key-shaped with a marker and fold the text onto one line."""
+    return " ".join(KEY_PATTERN.sub("[redacted key]", text).split())
+
+
+class ReadOnlyViolation(RuntimeError):
+    """The tap tried to send something other than GET; it never should."""
+
+
+class ReadOnlySession(requests.Session):
+    """A session that refuses every method but GET, so no code path can write to the API."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: t.Any, **kwargs: t.Any) -> requests.Response:
+        verb = method.decode() if isinstance(method, bytes) else method
+        if verb.upper() != "GET":
+            raise ReadOnlyViolation(f"refused to send {verb.upper()}: the tap is read-only")
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass
+class ApiError(Exception):
+    """A request that failed for good. ``str()`` is one line and safe to log."""
+
+    path: str
+    status: int | None
+    error_type: str | None = None
+    message: str = ""
+    request_id: str | None = None
+    error_code: str | None = None
+
+    def __post_init__(self) -> None:
+        self.message = redact(self.message)
+
+    @property
+    def hint(self) -> str:
+        """The next step for the person reading the error, where there is one."""
+        if self.status == 401:
+            return (
+                "The key was revoked or is not an Admin key: create an Admin key in the "
+                "Claude Console under Settings > Admin Keys."
+            )
+        if self.status == 403:
+            return "The key lacks permission for this endpoint."
+        if self.error_code == "organization_type_not_supported":
+            return "This stream does not exist for this organization type."
+        if self.status == 429:
+            return (
+                "Rate limited without retry-after: the organization may have reached its "
+                "spend limit, or other tools share its request budget."
+            )
+        return ""
+
+    @property
+    def fatal_for_organization(self) -> bool:
+        """Whether every later request with this key is bound to fail the same way."""
+        return self.status == 401
+
+    def __str__(self) -> str:
+        what = f"HTTP {self.status}" if self.status else "no usable response"
+        if self.error_type:
+            what += f" {self.error_type}"
+        text = f"GET {self.path} failed: {what}"
+        if self.message:
+            text += f": {self.message}"
+        if self.request_id:
+            text += f" (request_id {self.request_id})"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class RequestBudget:
+    """At most ``per_minute`` requests to one organization in any rolling 60 seconds.
+
+    A rolling window (not a token bucket) never exceeds the documented per-minute limit
+    however the server counts its minutes. ``hold_until`` lets a 429's retry-after pause
+    every thread that talks to the same organization, not just the one that got it.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+
+    def hold_until(self, moment: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, moment)
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - 60:
+                    self._sent.popleft()
+                wait = self._not_before - now
+                if len(self._sent) >= self.per_minute:
+                    wait = max(wait, self._sent[0] + 60 - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+            self._sleep(wait)
+
+
+def parse_retry_after(headers: t.Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: retry-after-ms, retry-after seconds or HTTP date."""
+    if (millis := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str, str | None, str | None]:
+    """(type, message, request_id, error_code) from the documented error body, if it is one."""
+    try:
+        data = _DECODER.decode(body)
+    except msgspec.DecodeError:
+        return None, "", None, None
+    if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+        return None, "", None, None
+    error = data["error"]
+    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    return (
+        error.get("type") if isinstance(error.get("type"), str) else None,
+        str(error.get("message", ""))[:500],
+        data.get("request_id") if isinstance(data.get("request_id"), str) else None,
+        details.get("error_code") if isinstance(details.get("error_code"), str) else None,
+    )
+
+
+class AdminApiClient:
+    """GETs JSON from the Admin API for organizations identified by the position of their key."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        keys: t.Sequence[str],
+        anthropic_version: str,
+        user_agent: str,
+        timeout: float,
+        max_retries: int,
+        max_retry_wait: float,
+        requests_per_minute: int,
+        pool_size: int = 8,
+        sleep: t.Callable[[float], None] = time.sleep,
+        clock: t.Callable[[], float] = time.monotonic,
+        jitter: t.Callable[[float], float] | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._keys = tuple(keys)
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter or (lambda wait: random.uniform(0, wait / 4))
+        self._budgets = [RequestBudget(requests_per_minute, clock, sleep) for _ in self._keys]
+        self.session = ReadOnlySession()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(
+            {
+                "anthropic-version": anthropic_version,
+                "user-agent": user_agent,
+                "accept": "application/json",
+            }
+        )
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential wait before retry ``attempt`` (1-based): 1, 2, 4 ... seconds, plus jitter."""
+        wait = min(2.0 ** (attempt - 1), self._max_retry_wait)
+        return min(wait + self._jitter(wait), self._max_retry_wait)
+
+    def get(self, key_index: int, path: str, params: t.Sequence[tuple[str, str]] = ()) -> t.Any:
+        """GET ``path`` with the key at ``key_index``; return the decoded JSON body.
+
+        Retries what can succeed later; raises :class:`ApiError` for everything else.
+        """
+        url = f"{self.api_url}{path}"
+        headers = {"x-api-key": self._keys[key_index]}
+        budget = self._budgets[key_index]
+        attempt = 0
+        while True:
+            attempt += 1
+            budget.acquire()
+            with self._count_lock:
+                self.request_count += 1
+            failure: ApiError
+            wait: float | None = None
+            try:
+                response = self.session.get(url, params=list(params), headers=headers, timeout=self._timeout)
+            except requests.RequestException as exc:
+                failure = ApiError(path, None, message=f"{type(exc).__name__} talking to {self.api_url}")
+            else:
+                if response.status_code == 200:
+                    try:
+                        return _DECODER.decode(response.content)
+                    except msgspec.DecodeError:
+                        kind = response.headers.get("content-type", "unknown content type")
+                        failure = ApiError(path, 200, message=f"unreadable JSON body ({kind})")
+                else:
+                    error_type, message, request_id, error_code = _error_fields(response.content)
+                    failure = ApiError(
+                        path,
+                        response.status_code,
+                        error_type,
+                        message or response.reason or "",
+                        request_id or response.headers.get("request-id"),
+                        error_code,
+                    )
+                    if response.status_code not in RETRY_STATUSES or response.headers.get("x-should-retry") == "false":
+                        raise failure
+                    wait = parse_retry_after(response.headers)
+                    if response.status_code == 429 and wait is None and attempt > BARE_429_RETRIES:
+                        raise failure
+            if attempt > self._max_retries:
+                raise failure
+            if wait is None:
+                wait = self.backoff(attempt)
+            else:
+                wait = min(wait + self._jitter(min(wait, 1.0)), self._max_retry_wait)
+                budget.hold_until(self._clock() + wait)
+            LOGGER.warning(
+                "Retrying in %.1fs (attempt %d of %d): %s", wait, attempt + 1, self._max_retries + 1, failure
+            )
+            self._sleep(wait)

@@ -1,0 +1,233 @@
+"""The tap's settings: their schema, their defaults and their validation.
+
+Validation runs before any request and never echoes a value: JSON Schema's own messages quote
+the offending value, which for ``admin_api_keys`` would be the secret itself, so every message
+here is written from the setting's name and the rule it broke.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing as t
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+DEFAULT_API_URL = "https://api.anthropic.com"
+DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+ADMIN_KEY_PREFIX = "sk-ant-admin"
+STANDARD_KEY_PREFIX = "sk-ant-api"
+
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "admin_api_keys",
+        th.ArrayType(th.StringType),
+        required=True,
+        secret=True,
+        title="Admin API keys",
+        description=(
+            "One Admin API key (sk-ant-admin...) per organization to sync. An organization "
+            "admin creates them in the Claude Console under Settings > Admin Keys."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API base URL",
+        description="Base URL of the Anthropic API (the tests and the demo point it at the simulator).",
+    ),
+    th.Property(
+        "anthropic_version",
+        th.StringType,
+        default=DEFAULT_ANTHROPIC_VERSION,
+        title="anthropic-version header",
+        description="Value of the anthropic-version header sent with every request.",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User-Agent",
+        description="User-Agent header; defaults to tap-claude-developer/<version>.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=1000),
+        default=1000,
+        title="Page size",
+        description=(
+            "Items per page for users, invites, workspaces, members and API keys "
+            "(the API allows 1 to 1000; the largest page means the fewest requests)."
+        ),
+    ),
+    th.Property(
+        "concurrency",
+        th.IntegerType(minimum=1, maximum=64),
+        default=8,
+        title="Concurrent requests",
+        description=(
+            "Most requests in flight at once, across organizations, workspaces and report "
+            "windows. Output is identical at every level; only the time changes."
+        ),
+    ),
+    th.Property(
+        "max_requests_per_minute",
+        th.IntegerType(minimum=1),
+        default=100,
+        title="Requests per minute per organization",
+        description=(
+            "Ceiling on requests to one organization in any rolling minute. The Admin API "
+            "documents 100 requests/minute per organization."
+        ),
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType(exclusive_minimum=0),
+        default=60,
+        title="Request timeout (seconds)",
+        description="Seconds to wait for a connection or a response before retrying.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0, maximum=20),
+        default=5,
+        title="Retries per request",
+        description=(
+            "Retries after a 429, 5xx, 529, connection reset, timeout or unreadable body "
+            "(exponential backoff with jitter). 400, 401, 403 and 404 are never retried."
+        ),
+    ),
+    th.Property(
+        "max_retry_wait",
+        th.NumberType(exclusive_minimum=0),
+        default=120,
+        title="Longest wait before a retry (seconds)",
+        description="Cap on any single wait, including one asked for by retry-after.",
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Emit ACTIVATE_VERSION messages",
+        description=(
+            "After a full sync of a directory stream for every organization, send "
+            "ACTIVATE_VERSION so the target marks rows that vanished from the API "
+            "(removed users, members, invites, keys) as deleted."
+        ),
+    ),
+).to_dict()
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def key_label(index: int, key: object) -> str:
+    """Name a key by position and, when it is long enough to stay secret, its last 4 characters."""
+    label = f"the {ordinal(index + 1)} admin API key"
+    if isinstance(key, str) and len(key.strip()) >= 20:
+        label += f" (ending ...{key.strip()[-4:]})"
+    return label
+
+
+def _key_errors(keys: object) -> list[str]:
+    if keys is None:
+        return ["admin_api_keys is required: give one Admin API key (sk-ant-admin...) per organization."]
+    if not isinstance(keys, list):
+        return ["admin_api_keys must be a list of Admin API keys (a JSON array of strings)."]
+    if not keys:
+        return ["admin_api_keys is empty: give at least one Admin API key (sk-ant-admin...)."]
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        label = key_label(index, key)
+        if not isinstance(key, str):
+            errors.append(f"{label} is not a string.")
+        elif not key.strip():
+            errors.append(f"{label} is blank.")
+        elif key != key.strip():
+            errors.append(f"{label} has leading or trailing whitespace; remove it.")
+        elif key.startswith(STANDARD_KEY_PREFIX):
+            errors.append(
+                f"{label} is a standard API key (sk-ant-api...), which cannot read the Admin "
+                "API: an organization admin creates an Admin key (sk-ant-admin...) in the "
+                "Claude Console under Settings > Admin Keys."
+            )
+        elif not key.startswith(ADMIN_KEY_PREFIX):
+            errors.append(f"{label} is not an Admin API key: Admin keys start with sk-ant-admin.")
+        elif key in seen:
+            errors.append(f"{label} is the same key as the {ordinal(seen[key] + 1)}; give each key once.")
+        else:
+            seen[key] = index
+    return errors
+
+
+def _url_errors(url: object) -> list[str]:
+    if not isinstance(url, str):
+        return ["api_url must be a string."]
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return ["api_url must be an http(s) URL such as https://api.anthropic.com."]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return ["api_url must not carry credentials, a query or a fragment."]
+    return []
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[str]:
+    """Type and bound checks for a plain setting, phrased without the value."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if value is None:
+        return [] if "null" in types or not types else [f"{name} must not be null."]
+    wanted = [typ for typ in types if typ != "null"]
+    if wanted and not any(
+        isinstance(value, _JSON_TYPES.get(typ, (object,)))
+        and not (isinstance(value, bool) and typ in {"integer", "number"})
+        for typ in wanted
+    ):
+        return [f"{name} must be {' or '.join('an ' + w if w[0] in 'aeiou' else 'a ' + w for w in wanted)}."]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if schema.get("exclusiveMinimum") is not None and value <= schema["exclusiveMinimum"]:
+            return [f"{name} must be greater than {schema['exclusiveMinimum']}."]
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            return [f"{name} must be {bounds}."]
+    allowed = schema.get("enum")
+    if allowed is not None and value not in allowed:
+        return [f"{name} must be one of: {', '.join(map(str, allowed))}."]
+    return []
+
+
+def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
+    """Every problem with ``config``, one line each, without echoing any value."""
+    properties: dict[str, t.Any] = schema.get("properties", {})
+    errors: list[str] = []
+    for name in config:
+        if name not in properties:
+            hint = difflib.get_close_matches(name, properties, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            errors.append(f"unknown setting '{name}'{suggestion}.")
+    errors += _key_errors(config.get("admin_api_keys"))
+    if "api_url" in config:
+        errors += _url_errors(config["api_url"])
+    for name, value in config.items():
+        if name in properties and name not in {"admin_api_keys", "api_url"}:
+            errors += _schema_errors(name, value, properties[name])
+    for name in ("anthropic_version", "user_agent"):
+        value = config.get(name)
+        if isinstance(value, str) and (not value.strip() or "\n" in value or "\r" in value):
+            errors.append(f"{name} must be a non-blank single line.")
+    return errors

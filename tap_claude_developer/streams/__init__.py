@@ -1,0 +1,1 @@
+"""Stream families: the directory (organization, people, workspaces, keys) and the reports."""

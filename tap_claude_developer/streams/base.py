@@ -1,0 +1,183 @@
+"""The base of every stream: one partition per organization, pages fetched ahead, failures contained.
+
+A stream declares what to fetch (``chains``) and how a page becomes records (``records``);
+this class runs the chains of every organization through the shared prefetcher, in a fixed
+order, and turns an organization's failure into a reported failure instead of a crash, with
+that organization's bookmarks put back as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+
+from singer_sdk import Stream
+
+from tap_claude_developer.client import ApiError
+from tap_claude_developer.pagination import Chain, Cursor, walk
+from tap_claude_developer.prefetch import Pages
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers import types
+
+    from tap_claude_developer.sync_run import Organization, SyncRun
+    from tap_claude_developer.tap import TapClaudeDeveloper
+
+
+class SchemaDriftError(ApiError):
+    """A page whose shape the stream cannot read."""
+
+
+class _Feed:
+    """The run's chains for one stream, in partition order, consumed one organization at a time."""
+
+    def __init__(self, chains: t.Iterator[tuple[Chain, Pages[t.Any]]]) -> None:
+        self._chains = chains
+        self._next: tuple[Chain, Pages[t.Any]] | None = None
+
+    def take(self, org: Organization) -> t.Iterator[tuple[Chain, Pages[t.Any]]]:
+        while True:
+            if self._next is None:
+                self._next = next(self._chains, None)
+                if self._next is None:
+                    return
+            if self._next[0].org_index != org.index:
+                return
+            item, self._next = self._next, None
+            yield item
+
+
+class AdminStream(Stream):
+    """A stream of Admin API objects, partitioned by organization."""
+
+    path: t.ClassVar[str]
+    cursor: t.ClassVar[Cursor] = "id"
+    #: Query parameters of the first request (the page size is added for id-cursor lists).
+    query: t.ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Full-table streams whose rows vanish when the object is gone: send ACTIVATE_VERSION.
+    shows_deletions: t.ClassVar[bool] = False
+
+    def __init__(self, tap: TapClaudeDeveloper, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self._admin_tap = tap
+        self._organizations: list[Organization] | None = None
+        self._feed: _Feed | None = None
+        self._saved_state: dict[str, t.Any] = {}
+        if self.shows_deletions and self.config.get("emit_activate_version_messages"):
+            self._stream_version = tap.initialized_at // 1000  # records carry the table version
+
+    @property
+    def run(self) -> SyncRun:
+        return self._admin_tap.run
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Never at the start of a sync, as the SDK would: see ``finalize_state_progress_markers``."""
+        return False
+
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
+        """After the stream's final STATE: ACTIVATE_VERSION, if every organization synced it.
+
+        The target marks rows of older versions deleted, so an organization that failed, or a key
+        that reached no organization, must hold it back: their rows were not sent again.
+        """
+        super().finalize_state_progress_markers(state)
+        if state is None and self._stream_version is not None and self.complete:
+            self._write_activate_version_message(self._stream_version)
+
+    def get_replication_key_signpost(self, context: types.Context | None = None) -> None:
+        """No signpost: windows end where the API's data ends, and STATE must not carry the clock."""
+        return
+
+    @property
+    def partitions(self) -> list[dict[str, t.Any]]:
+        """One context per organization, holding its id and nothing else."""
+        if self._organizations is None:
+            self._organizations = self.run.reachable()
+        return [{"organization_id": org.id} for org in self._organizations]
+
+    # What to fetch, and how a page becomes records: streams override these.
+
+    def chains(self, org: Organization) -> t.Iterable[Chain]:
+        """The independent request chains that fetch this stream for ``org``."""
+        params = self.query
+        if self.cursor == "id":
+            params = (*params, ("limit", str(self.config["page_size"])))
+        yield Chain(org.index, self.path, params, self.cursor)
+
+    def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
+        """Records of one page: by default every item of ``data``, with its organization id."""
+        for item in page_items(page, chain.path):
+            yield {**item, "organization_id": org.id}
+
+    # The machinery.
+
+    def _plan(self) -> _Feed:
+        """Every organization's chains, started in order on the shared prefetcher."""
+        for org in self._organizations or []:
+            state = self._partition_state(org)
+            self._saved_state[org.id] = copy.deepcopy(state)
+
+        def all_chains() -> t.Iterator[Chain]:
+            for org in self._organizations or []:
+                try:
+                    yield from self.chains(org)
+                except ApiError as error:  # planning needed a request, and it failed
+                    self._give_up(org, error)
+
+        return _Feed(self.run.prefetcher.ordered(all_chains(), lambda chain: walk(self.run.client, chain)))
+
+    def _partition_state(self, org: Organization) -> dict[str, t.Any]:
+        for partition in self.tap_state.get("bookmarks", {}).get(self.name, {}).get("partitions", []):
+            if partition.get("context") == {"organization_id": org.id}:
+                return dict(partition)
+        return {}
+
+    def get_records(self, context: types.Context | None) -> t.Iterable[dict[str, t.Any]]:
+        if not context:
+            return
+        if self._feed is None:
+            self._feed = self._plan()
+        org = self.run.organization(context["organization_id"])
+        for chain, pages in self._feed.take(org):
+            try:
+                for page in pages:
+                    yield from self.records(page, chain, org)
+            except ApiError as error:
+                pages.close()
+                self._give_up(org, error)
+                for _, rest in self._feed.take(org):
+                    rest.close()
+                return
+        self.finished(org)
+
+    def finished(self, org: Organization) -> None:
+        """Called once every chain of ``org`` has been read without error."""
+
+    def _give_up(self, org: Organization, error: ApiError) -> None:
+        """Report ``org``'s failure (or skip), and put its bookmarks back as they were."""
+        if error.error_code == "organization_type_not_supported":
+            self.run.skip(org, self.name, str(error))
+        else:
+            self.run.fail(org, self.name, error)
+        state = self.get_context_state({"organization_id": org.id})
+        state.clear()
+        state.update(copy.deepcopy(self._saved_state.get(org.id)) or {"context": {"organization_id": org.id}})
+
+    @property
+    def complete(self) -> bool:
+        """Whether every configured organization synced this stream (skips count as complete)."""
+        synced = self._organizations if self._organizations is not None else self.run.reachable()
+        return (
+            self.run.every_organization_reached
+            and len(synced) == len(self.run.organizations)
+            and not self.run.failed(self.name)
+        )
+
+
+def page_items(page: t.Any, path: str) -> list[dict[str, t.Any]]:
+    """The ``data`` list of a page, or a clear error when the page has none."""
+    data = page.get("data") if isinstance(page, dict) else None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise SchemaDriftError(path, 200, message="the response has no 'data' list of objects")
+    return data

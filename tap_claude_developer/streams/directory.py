@@ -1,0 +1,311 @@
+"""The organization's directory: who has access, with what role, in which workspace, with which keys.
+
+All full-table (the API has no change feed and removed objects simply vanish), so each of these
+streams sends ACTIVATE_VERSION after a complete sync and the target can mark vanished rows deleted.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+from tap_claude_developer.pagination import Chain, walk
+from tap_claude_developer.streams.base import AdminStream, SchemaDriftError, page_items
+from tap_claude_developer.timestamps import parse_utc, to_micros
+
+if t.TYPE_CHECKING:
+    from tap_claude_developer.sync_run import Organization
+
+ORG_ID = th.Property(
+    "organization_id", th.StringType, required=True, description="UUID of the organization (from /v1/organizations/me)."
+)
+
+
+def _timestamp(name: str, description: str, *, required: bool = False) -> th.Property[t.Any]:
+    return th.Property(name, th.DateTimeType, required=required, description=description)
+
+
+class DirectoryStream(AdminStream):
+    """Full-table Admin API listing whose object timestamps are normalised to microseconds, UTC."""
+
+    shows_deletions = True
+    timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
+
+    def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
+        for item in page_items(page, chain.path):
+            yield self.to_record({**item, "organization_id": org.id}, chain)
+
+    def to_record(self, record: dict[str, t.Any], chain: Chain) -> dict[str, t.Any]:
+        for name in self.timestamp_fields:
+            value = record.get(name)
+            if value is None:
+                continue
+            try:
+                record[name] = to_micros(parse_utc(value))
+            except (TypeError, ValueError, AttributeError):
+                raise SchemaDriftError(
+                    chain.path, 200, message=f"stream '{self.name}' field '{name}' is not an RFC 3339 timestamp"
+                ) from None
+        return record
+
+
+class OrganizationsStream(DirectoryStream):
+    """``GET /v1/organizations/me``: one record per key, already fetched when the run began."""
+
+    name = "organizations"
+    path = "/v1/organizations/me"
+    primary_keys = ("organization_id",)
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("id", th.StringType, description="Same as organization_id."),
+        th.Property("name", th.StringType),
+        th.Property("type", th.StringType, description="Always 'organization'."),
+    ).to_dict()
+
+    def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        if context:
+            org = self.run.organization(context["organization_id"])
+            yield {**org.record, "organization_id": org.id}
+
+
+class UsersStream(DirectoryStream):
+    """``GET /v1/organizations/users``: every member of the organization and their role."""
+
+    name = "users"
+    path = "/v1/organizations/users"
+    primary_keys = ("organization_id", "id")
+    timestamp_fields = ("added_at",)
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("id", th.StringType, required=True),
+        th.Property("type", th.StringType),
+        th.Property("email", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property(
+            "role",
+            th.StringType,
+            description=(
+                "Open enum: user, developer, billing, admin, claude_code_user, managed, "
+                "membership_admin, owner, primary_owner, ..."
+            ),
+        ),
+        _timestamp("added_at", "When the user joined the organization."),
+    ).to_dict()
+
+
+class InvitesStream(DirectoryStream):
+    """``GET /v1/organizations/invites``: every invite the API returns, in every status."""
+
+    name = "invites"
+    path = "/v1/organizations/invites"
+    primary_keys = ("organization_id", "id")
+    timestamp_fields = ("invited_at", "expires_at", "accepted_at")
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("id", th.StringType, required=True),
+        th.Property("type", th.StringType),
+        th.Property("email", th.StringType),
+        th.Property("role", th.StringType),
+        th.Property("status", th.StringType, description="pending, accepted, expired or deleted (open enum)."),
+        _timestamp("invited_at", "When the invite was sent."),
+        _timestamp("expires_at", "Invites expire 21 days after they are sent."),
+        _timestamp("accepted_at", "Null until accepted."),
+        th.Property(
+            "rbac_group_ids", th.ArrayType(th.StringType), description="Enterprise groups assigned on acceptance."
+        ),
+    ).to_dict()
+
+
+def workspace_listing(org_index: int, page_size: int) -> Chain:
+    """Every workspace of an organization, archived ones and the Default Workspace included."""
+    params = (("include_archived", "true"), ("include_default", "true"), ("limit", str(page_size)))
+    return Chain(org_index, "/v1/organizations/workspaces", params, "id")
+
+
+class WorkspacesStream(DirectoryStream):
+    """``GET /v1/organizations/workspaces``: archived ones and the Default Workspace included."""
+
+    name = "workspaces"
+    path = "/v1/organizations/workspaces"
+    primary_keys = ("organization_id", "id")
+    timestamp_fields = ("created_at", "archived_at")
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: dict[str, list[str]] = {}
+
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("id", th.StringType, required=True),
+        th.Property("type", th.StringType),
+        th.Property("name", th.StringType),
+        _timestamp("created_at", "When the workspace was created."),
+        _timestamp("archived_at", "Null unless archived (archiving is irreversible)."),
+        th.Property("display_color", th.StringType),
+        th.Property("tags", th.ObjectType(additional_properties=th.StringType), description="Free-form string tags."),
+        th.Property("compartment_id", th.StringType),
+        th.Property("external_key_id", th.StringType),
+        th.Property("user_profile_id", th.StringType),
+        th.Property(
+            "data_residency",
+            th.ObjectType(
+                th.Property("workspace_geo", th.StringType),
+                th.Property("default_inference_geo", th.StringType),
+                th.Property(
+                    "allowed_inference_geos",
+                    th.CustomType(
+                        {
+                            "anyOf": [
+                                {"type": "array", "items": {"type": "string"}},
+                                {"type": "string"},
+                                {"type": "null"},
+                            ]
+                        }
+                    ),
+                    description="A list of geos, or the string 'unrestricted'.",
+                ),
+            ),
+        ),
+    ).to_dict()
+
+    def chains(self, org: Organization) -> t.Iterable[Chain]:
+        yield workspace_listing(org.index, self.config["page_size"])
+
+    def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
+        for record in super().records(page, chain, org):
+            self._seen.setdefault(org.id, []).append(record["id"])
+            yield record
+
+    def finished(self, org: Organization) -> None:
+        """Hand the complete list to the member and rate-limit streams: no second listing."""
+        self.run.workspace_ids[org.id] = self._seen.pop(org.id, [])
+
+
+class WorkspaceMembersStream(DirectoryStream):
+    """``GET /v1/organizations/workspaces/{id}/members`` for every workspace, concurrently."""
+
+    name = "workspace_members"
+    path = "/v1/organizations/workspaces/{workspace_id}/members"
+    primary_keys = ("organization_id", "workspace_id", "user_id")
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("workspace_id", th.StringType, required=True),
+        th.Property("user_id", th.StringType, required=True),
+        th.Property("type", th.StringType),
+        th.Property(
+            "workspace_role",
+            th.StringType,
+            description=(
+                "workspace_user, workspace_developer, workspace_restricted_developer, "
+                "workspace_admin, workspace_billing (open enum)."
+            ),
+        ),
+    ).to_dict()
+
+    def chains(self, org: Organization) -> t.Iterable[Chain]:
+        page_size = self.config["page_size"]
+        if org.id not in self.run.workspace_ids:  # the workspaces stream was not synced
+            listing = workspace_listing(org.index, page_size)
+            pages = walk(self.run.client, listing)
+            self.run.workspace_ids[org.id] = [item["id"] for page in pages for item in page_items(page, listing.path)]
+        limit = ("limit", str(page_size))
+        for workspace_id in self.run.workspace_ids[org.id]:
+            # The Default Workspace has no member list (admin-api.md §5.4), and a workspace can
+            # vanish between the two listings: a 404 means "no members to sync", not a failure.
+            path = self.path.format(workspace_id=workspace_id)
+            yield Chain(org.index, path, (limit,), "id", missing_ok=True, label=workspace_id)
+
+
+class ApiKeysStream(DirectoryStream):
+    """``GET /v1/organizations/api_keys``: keys in every status, both documented object shapes.
+
+    Newest shape: ``scope`` {type, workspace_id} and ``principal`` {type: user_actor, user_id} or
+    {type: service_account_actor, service_account_id}. Older shape: top-level ``workspace_id``
+    (null = Default Workspace) and ``principal`` {id, type: user | service_account}. Raw objects
+    are kept; ``workspace_id``, ``scope_type``, ``principal_type`` and ``principal_id`` are the
+    same in both.
+    """
+
+    name = "api_keys"
+    path = "/v1/organizations/api_keys"
+    primary_keys = ("organization_id", "id")
+    timestamp_fields = ("created_at", "expires_at")
+    schema = th.PropertiesList(
+        ORG_ID,
+        th.Property("id", th.StringType, required=True),
+        th.Property("type", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("status", th.StringType, description="active, inactive, archived or expired (open enum)."),
+        _timestamp("created_at", "When the key was created."),
+        _timestamp("expires_at", "Null when the key never expires."),
+        th.Property(
+            "partial_key_hint", th.StringType, description="The API's own redacted hint, e.g. sk-ant-api03-R2D...igAA."
+        ),
+        th.Property("created_by", th.ObjectType(th.Property("id", th.StringType), th.Property("type", th.StringType))),
+        th.Property(
+            "principal",
+            th.ObjectType(
+                th.Property("type", th.StringType),
+                th.Property("id", th.StringType),
+                th.Property("user_id", th.StringType),
+                th.Property("service_account_id", th.StringType),
+            ),
+        ),
+        th.Property(
+            "scope", th.ObjectType(th.Property("type", th.StringType), th.Property("workspace_id", th.StringType))
+        ),
+        th.Property(
+            "workspace_id",
+            th.StringType,
+            description=(
+                "Workspace of the key, either shape; null for an organization-scoped key or "
+                "(older shape) the Default Workspace."
+            ),
+        ),
+        th.Property(
+            "scope_type", th.StringType, description="workspace or organization (older shape: always workspace)."
+        ),
+        th.Property(
+            "principal_type", th.StringType, description="user or service_account, either shape; null when unbound."
+        ),
+        th.Property(
+            "principal_id", th.StringType, description="user_... or svac_... id, either shape; null when unbound."
+        ),
+    ).to_dict()
+
+    def to_record(self, record: dict[str, t.Any], chain: Chain) -> dict[str, t.Any]:
+        record = super().to_record(record, chain)
+        scope = record.get("scope")
+        if isinstance(scope, dict):
+            record["workspace_id"] = scope.get("workspace_id")
+            record["scope_type"] = scope.get("type")
+        else:
+            record["scope_type"] = "workspace"
+        principal = record.get("principal")
+        record["principal_type"], record["principal_id"] = _principal(principal)
+        return record
+
+
+_ACTOR_TYPES = {"user_actor": ("user", "user_id"), "service_account_actor": ("service_account", "service_account_id")}
+
+
+def _principal(principal: object) -> tuple[str | None, str | None]:
+    """(type, id) from either principal shape; unknown actor types pass through as they are."""
+    if not isinstance(principal, dict):
+        return None, None
+    kind = principal.get("type")
+    if kind in _ACTOR_TYPES:
+        plain, id_field = _ACTOR_TYPES[kind]
+        return plain, principal.get(id_field)
+    return kind, principal.get("id")
+
+
+DIRECTORY_STREAMS: tuple[type[AdminStream], ...] = (
+    OrganizationsStream,
+    UsersStream,
+    InvitesStream,
+    WorkspacesStream,
+    WorkspaceMembersStream,
+    ApiKeysStream,
+)

@@ -1,0 +1,120 @@
+"""What one run of the tap shares across streams: organizations, the HTTP client, failures.
+
+Streams see organizations only by id (contexts, STATE and logs carry nothing else); the key
+for each stays here, as the position of its key in ``admin_api_keys``.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass, field
+
+from tap_claude_developer.client import AdminApiClient, ApiError, redact
+from tap_claude_developer.pagination import Chain, walk
+from tap_claude_developer.prefetch import Prefetcher
+
+LOGGER = logging.getLogger("tap-claude-developer")
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An organization the run reached with its key (``index`` = position of that key)."""
+
+    index: int
+    id: str
+    name: str
+    record: dict[str, t.Any] = field(compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"organization '{self.name}' ({self.id})"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why part of the run did not complete, in words safe to print."""
+
+    who: str
+    stream: str
+    reason: str
+
+    def __str__(self) -> str:
+        return redact(f"{self.who}, stream '{self.stream}': {self.reason}")
+
+
+class SyncRun:
+    """Resolves each key's organization once, and keeps score of what failed."""
+
+    def __init__(self, client: AdminApiClient, prefetcher: Prefetcher, key_labels: t.Sequence[str]) -> None:
+        self.client = client
+        self.prefetcher = prefetcher
+        self.key_labels = list(key_labels)
+        self.failures: list[Failure] = []
+        self._skipped: set[tuple[str, str]] = set()
+        self._unreachable: set[str] = set()
+        self._organizations: list[Organization] | None = None
+        self._by_id: dict[str, Organization] = {}
+        #: Workspace ids per organization id, once listed, for the streams that go per workspace.
+        self.workspace_ids: dict[str, list[str]] = {}
+
+    def close(self) -> None:
+        self.prefetcher.close()
+        self.client.close()
+
+    @property
+    def organizations(self) -> list[Organization]:
+        """One per distinct organization, in key order; /me is asked once per key, concurrently."""
+        if self._organizations is None:
+            chains = [Chain(index, "/v1/organizations/me", cursor="none") for index in range(len(self.key_labels))]
+            found: list[Organization] = []
+            for chain, pages in self.prefetcher.ordered(chains, lambda c: walk(self.client, c)):
+                who = self.key_labels[chain.org_index]
+                try:
+                    record = next(iter(pages))
+                    org = Organization(chain.org_index, str(record["id"]), str(record.get("name", "")), record)
+                except ApiError as error:
+                    self.failures.append(Failure(who, "organizations", str(error)))
+                    continue
+                except (KeyError, TypeError, StopIteration):
+                    self.failures.append(
+                        Failure(who, "organizations", "GET /v1/organizations/me gave no organization id")
+                    )
+                    continue
+                if org.id in self._by_id:
+                    first = self.key_labels[self._by_id[org.id].index]
+                    LOGGER.warning("%s belongs to the same %s as %s; syncing it once.", who, org.label, first)
+                    continue
+                self._by_id[org.id] = org
+                found.append(org)
+            self._organizations = found
+        return self._organizations
+
+    @property
+    def every_organization_reached(self) -> bool:
+        """True when every key led to its organization (only then can a full sync show deletions)."""
+        self.organizations  # noqa: B018  resolve on first use
+        return not self.failed("organizations")
+
+    def reachable(self) -> list[Organization]:
+        """Organizations whose key still works (a 401 mid-run takes one out of later streams)."""
+        return [org for org in self.organizations if org.id not in self._unreachable]
+
+    def organization(self, org_id: str) -> Organization:
+        self.organizations  # noqa: B018  resolve on first use
+        return self._by_id[org_id]
+
+    def fail(self, org: Organization, stream: str, error: Exception) -> None:
+        self.failures.append(Failure(org.label, stream, str(error)))
+        LOGGER.error("%s", self.failures[-1])
+        if isinstance(error, ApiError) and error.fatal_for_organization:
+            self._unreachable.add(org.id)
+
+    def skip(self, org: Organization, stream: str, reason: str) -> None:
+        """A stream this organization cannot have: said once, not a failure."""
+        if (org.id, stream) not in self._skipped:
+            self._skipped.add((org.id, stream))
+            LOGGER.warning("Skipped stream '%s' for %s: %s", stream, org.label, redact(reason))
+
+    def failed(self, stream: str) -> bool:
+        return any(failure.stream == stream for failure in self.failures)

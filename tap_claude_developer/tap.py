@@ -1,0 +1,130 @@
+"""tap-claude-developer: Anthropic's Admin API (Claude Developer Platform) as Singer streams."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.plugin_base import _ConfigInput
+
+from tap_claude_developer import settings
+from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
+from tap_claude_developer.prefetch import Prefetcher
+from tap_claude_developer.streams.directory import DIRECTORY_STREAMS
+from tap_claude_developer.sync_run import SyncRun
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+
+
+class _RedactKeys(logging.Filter):
+    """Last line of defence: nothing key-shaped reaches a log handler, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if KEY_PATTERN.search(message):
+            record.msg, record.args = KEY_PATTERN.sub("[redacted key]", message), ()
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, KEY_PATTERN.sub("[redacted key]", text)
+        return True
+
+
+class TapClaudeDeveloper(Tap):
+    """Syncs one or many organizations, each reached with its own Admin API key."""
+
+    name = "tap-claude-developer"
+    package_name = "tap-claude-developer"
+    config_jsonschema = settings.SETTINGS
+    message_writer_class = MsgSpecWriter
+    capabilities: t.ClassVar[list[t.Any]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+    ]
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _RedactKeys) for f in handler.filters):
+                handler.addFilter(_RedactKeys())
+        super().__init__(*args, **kwargs)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Our own checks first: they never echo a value, unlike JSON Schema's messages."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        errors = settings.validate(self.config, schema)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors or super()._validate_config(raise_errors=raise_errors)
+
+    def discover_streams(self) -> list[Stream]:
+        return [stream_class(tap=self) for stream_class in DIRECTORY_STREAMS]
+
+    @cached_property
+    def run(self) -> SyncRun:
+        """Created on first use during a sync: discovery and --about make no request."""
+        keys: list[str] = list(self.config["admin_api_keys"])
+        concurrency = int(self.config["concurrency"])
+        client = AdminApiClient(
+            api_url=self.config["api_url"],
+            keys=keys,
+            anthropic_version=self.config["anthropic_version"],
+            user_agent=self.config.get("user_agent") or f"{self.name}/{self.plugin_version}",
+            timeout=float(self.config["request_timeout"]),
+            max_retries=int(self.config["max_retries"]),
+            max_retry_wait=float(self.config["max_retry_wait"]),
+            requests_per_minute=int(self.config["max_requests_per_minute"]),
+            pool_size=concurrency,
+        )
+        labels = [settings.key_label(index, key) for index, key in enumerate(keys)]
+        return SyncRun(client, Prefetcher(concurrency), labels)
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """As the SDK's, then: a failed organization or stream ends the run with exit code 1.
+
+        By then every other organization and stream has synced and its STATE has been sent.
+        """
+        super(Tap, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        tap = cls(
+            config=config.config,
+            state=None if state is None else json.loads(state.read()),
+            catalog=None if catalog is None else json.loads(catalog.read()),
+            parse_env_config=config.parse_env,
+            validate_config=True,
+        )
+        try:
+            tap.sync_all()
+        finally:
+            tap.run.close()
+        if tap.run.failures:
+            organizations = sorted({failure.who for failure in tap.run.failures})
+            cls.logger.error(
+                "Sync incomplete: %d failure(s) in %s; every other organization and stream "
+                "completed and its STATE was sent.",
+                len(tap.run.failures),
+                "; ".join(organizations),
+            )
+            sys.exit(1)
