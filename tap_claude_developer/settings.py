@@ -7,6 +7,7 @@ here is written from the setting's name and the rule it broke.
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import typing as t
 from urllib.parse import urlsplit
@@ -178,7 +179,7 @@ def _url_errors(url: object) -> list[str]:
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
-    "number": (int, float),
+    "number": (int, float, decimal.Decimal),  # the SDK reads config files with Decimal floats
     "boolean": (bool,),
     "array": (list,),
     "object": (dict,),
@@ -198,7 +199,7 @@ def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[s
         for typ in wanted
     ):
         return [f"{name} must be {' or '.join('an ' + w if w[0] in 'aeiou' else 'a ' + w for w in wanted)}."]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
         low, high = schema.get("minimum"), schema.get("maximum")
         if schema.get("exclusiveMinimum") is not None and value <= schema["exclusiveMinimum"]:
             return [f"{name} must be greater than {schema['exclusiveMinimum']}."]

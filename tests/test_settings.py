@@ -1,0 +1,116 @@
+"""Bad settings fail before any request: one clear line each, exit code 1, no traceback, no key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ADMIN = "sk-ant-admin01-" + "A" * 80 + "-Zq9sAA"
+OTHER_ADMIN = "sk-ant-admin01-" + "B" * 80 + "-Wx3kAA"
+STANDARD = "sk-ant-api03-" + "C" * 80 + "-Pn4tAA"
+
+#: (config, the exact error lines the tap prints, in order)
+BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
+    ({}, ["admin_api_keys is required: give one Admin API key (sk-ant-admin...) per organization."]),
+    ({"admin_api_keys": []}, ["admin_api_keys is empty: give at least one Admin API key (sk-ant-admin...)."]),
+    ({"admin_api_keys": ADMIN}, ["admin_api_keys must be a list of Admin API keys (a JSON array of strings)."]),
+    ({"admin_api_keys": [ADMIN, 42]}, ["the 2nd admin API key is not a string."]),
+    ({"admin_api_keys": ["   "]}, ["the 1st admin API key is blank."]),
+    (
+        {"admin_api_keys": [" " + ADMIN]},
+        ["the 1st admin API key (ending ...9sAA) has leading or trailing whitespace; remove it."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN, STANDARD]},
+        [
+            "the 2nd admin API key (ending ...4tAA) is a standard API key (sk-ant-api...), which cannot read "
+            "the Admin API: an organization admin creates an Admin key (sk-ant-admin...) in the Claude Console "
+            "under Settings > Admin Keys."
+        ],
+    ),
+    (
+        {"admin_api_keys": ["not-a-key-at-all-but-long-enough"]},
+        ["the 1st admin API key (ending ...ough) is not an Admin API key: Admin keys start with sk-ant-admin."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN, OTHER_ADMIN, ADMIN]},
+        ["the 3rd admin API key (ending ...9sAA) is the same key as the 1st; give each key once."],
+    ),
+    ({"admin_api_keys": [ADMIN], "admin_api_key": [ADMIN]}, ["unknown setting 'admin_api_key' (did you mean 'admin_api_keys'?)."]),
+    ({"admin_api_keys": [ADMIN], "colour": "blue"}, ["unknown setting 'colour'."]),
+    ({"admin_api_keys": [ADMIN], "api_url": "api.anthropic.com"}, ["api_url must be an http(s) URL such as https://api.anthropic.com."]),
+    ({"admin_api_keys": [ADMIN], "api_url": 5}, ["api_url must be a string."]),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "https://user:pw@api.anthropic.com"},
+        ["api_url must not carry credentials, a query or a fragment."],
+    ),
+    ({"admin_api_keys": [ADMIN], "page_size": 0}, ["page_size must be from 1 to 1000."]),
+    ({"admin_api_keys": [ADMIN], "page_size": 1001}, ["page_size must be from 1 to 1000."]),
+    ({"admin_api_keys": [ADMIN], "page_size": "100"}, ["page_size must be an integer."]),
+    ({"admin_api_keys": [ADMIN], "page_size": 2.5}, ["page_size must be an integer."]),
+    ({"admin_api_keys": [ADMIN], "concurrency": 0}, ["concurrency must be from 1 to 64."]),
+    ({"admin_api_keys": [ADMIN], "max_requests_per_minute": -5}, ["max_requests_per_minute must be at least 1."]),
+    ({"admin_api_keys": [ADMIN], "request_timeout": 0}, ["request_timeout must be greater than 0."]),
+    ({"admin_api_keys": [ADMIN], "request_timeout": -1.5}, ["request_timeout must be greater than 0."]),
+    ({"admin_api_keys": [ADMIN], "max_retries": -1}, ["max_retries must be from 0 to 20."]),
+    ({"admin_api_keys": [ADMIN], "max_retry_wait": 0}, ["max_retry_wait must be greater than 0."]),
+    ({"admin_api_keys": [ADMIN], "emit_activate_version_messages": "yes"}, ["emit_activate_version_messages must be a boolean."]),
+    ({"admin_api_keys": [ADMIN], "anthropic_version": " "}, ["anthropic_version must be a non-blank single line."]),
+    ({"admin_api_keys": [ADMIN], "user_agent": "a\nb"}, ["user_agent must be a non-blank single line."]),
+    (
+        {"admin_api_keys": [STANDARD, "  "], "page_size": 0},
+        [
+            "the 1st admin API key (ending ...4tAA) is a standard API key (sk-ant-api...), which cannot read "
+            "the Admin API: an organization admin creates an Admin key (sk-ant-admin...) in the Claude Console "
+            "under Settings > Admin Keys.",
+            "the 2nd admin API key is blank.",
+            "page_size must be from 1 to 1000.",
+        ],
+    ),
+]
+
+
+def run_tap(config: dict[str, object], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    # api_url points nowhere reachable: if validation let a request through, it would show.
+    return subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "LOGLEVEL": "DEBUG"},
+        check=False,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line.split(" | ")[-1] for line in stderr.splitlines() if "| ERROR" in line]
+
+
+@pytest.mark.parametrize(("config", "expected"), BAD_CONFIGS, ids=[f"bad-{i}" for i in range(len(BAD_CONFIGS))])
+def test_bad_config_fails_with_its_exact_lines(config: dict[str, object], expected: list[str], tmp_path: Path) -> None:
+    result = run_tap(config, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert error_lines(result.stderr) == [*expected, "Config validation failed"]
+    assert "Traceback" not in result.stderr
+    for secret in (ADMIN, OTHER_ADMIN, STANDARD, "A" * 30, "B" * 30, "C" * 30):
+        assert secret not in result.stderr
+
+
+def test_there_are_at_least_25_bad_configurations() -> None:
+    assert len(BAD_CONFIGS) >= 25
+
+
+def test_a_good_config_passes_validation() -> None:
+    from tap_claude_developer.tap import TapClaudeDeveloper
+
+    tap = TapClaudeDeveloper(config={"admin_api_keys": [ADMIN, OTHER_ADMIN]}, parse_env_config=False)
+    assert tap.config["page_size"] == 1000
+    assert tap.config["api_url"] == "https://api.anthropic.com"
+    assert tap.config["emit_activate_version_messages"] is True
