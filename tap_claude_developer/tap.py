@@ -72,6 +72,10 @@ class TapClaudeDeveloper(Tap):
     def discover_streams(self) -> list[Stream]:
         return [stream_class(tap=self) for stream_class in DIRECTORY_STREAMS]
 
+    def load_streams(self) -> list[Stream]:
+        """In declared order, not by name: workspaces must come before their members."""
+        return self.discover_streams()
+
     @cached_property
     def run(self) -> SyncRun:
         """Created on first use during a sync: discovery and --about make no request."""

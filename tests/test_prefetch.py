@@ -29,7 +29,11 @@ def test_pages_come_out_in_plan_order_at_every_concurrency(workers: int) -> None
     rng, lock = random.Random(3), threading.Lock()
     prefetcher = Prefetcher(workers)
     try:
-        seen = [page for _, pages in prefetcher.ordered(_chains(40, 3), lambda c: _slow_pages(c, rng, lock)) for page in pages]
+        seen = [
+            page
+            for _, pages in prefetcher.ordered(_chains(40, 3), lambda c: _slow_pages(c, rng, lock))
+            for page in pages
+        ]
     finally:
         prefetcher.close()
     assert seen == [(index, page) for index in range(40) for page in range(3)]

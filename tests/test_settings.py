@@ -40,9 +40,15 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
         {"admin_api_keys": [ADMIN, OTHER_ADMIN, ADMIN]},
         ["the 3rd admin API key (ending ...9sAA) is the same key as the 1st; give each key once."],
     ),
-    ({"admin_api_keys": [ADMIN], "admin_api_key": [ADMIN]}, ["unknown setting 'admin_api_key' (did you mean 'admin_api_keys'?)."]),
+    (
+        {"admin_api_keys": [ADMIN], "admin_api_key": [ADMIN]},
+        ["unknown setting 'admin_api_key' (did you mean 'admin_api_keys'?)."],
+    ),
     ({"admin_api_keys": [ADMIN], "colour": "blue"}, ["unknown setting 'colour'."]),
-    ({"admin_api_keys": [ADMIN], "api_url": "api.anthropic.com"}, ["api_url must be an http(s) URL such as https://api.anthropic.com."]),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "api.anthropic.com"},
+        ["api_url must be an http(s) URL such as https://api.anthropic.com."],
+    ),
     ({"admin_api_keys": [ADMIN], "api_url": 5}, ["api_url must be a string."]),
     (
         {"admin_api_keys": [ADMIN], "api_url": "https://user:pw@api.anthropic.com"},
@@ -58,7 +64,10 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
     ({"admin_api_keys": [ADMIN], "request_timeout": -1.5}, ["request_timeout must be greater than 0."]),
     ({"admin_api_keys": [ADMIN], "max_retries": -1}, ["max_retries must be from 0 to 20."]),
     ({"admin_api_keys": [ADMIN], "max_retry_wait": 0}, ["max_retry_wait must be greater than 0."]),
-    ({"admin_api_keys": [ADMIN], "emit_activate_version_messages": "yes"}, ["emit_activate_version_messages must be a boolean."]),
+    (
+        {"admin_api_keys": [ADMIN], "emit_activate_version_messages": "yes"},
+        ["emit_activate_version_messages must be a boolean."],
+    ),
     ({"admin_api_keys": [ADMIN], "anthropic_version": " "}, ["anthropic_version must be a non-blank single line."]),
     ({"admin_api_keys": [ADMIN], "user_agent": "a\nb"}, ["user_agent must be a non-blank single line."]),
     (

@@ -1,0 +1,92 @@
+"""The tap is read-only, and an admin key never leaves the x-api-key header."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tap_claude_developer.client import ReadOnlySession, ReadOnlyViolation, redact
+from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
+
+SPECS = [OrgSpec("Acme", users=30, invites=4, workspaces=2, members_per_workspace=3, api_keys=5)] * 2
+
+
+@pytest.fixture
+def sim() -> t.Iterator[Simulator]:
+    with Simulator(SPECS, seed=21) as simulator:
+        yield simulator
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", b"POST", "post"])
+def test_every_method_but_get_is_refused_before_it_is_sent(sim: Simulator, method: str | bytes) -> None:
+    with pytest.raises(ReadOnlyViolation, match="the tap is read-only"):
+        ReadOnlySession().request(method, f"{sim.url}/v1/organizations/users", headers={"x-api-key": sim.admin_keys[0]})
+    assert sim.requests == []
+
+
+def test_redact_removes_key_shaped_text_and_folds_lines() -> None:
+    key = "sk-ant-admin01-" + "x" * 40
+    assert redact(f"bad key {key}\nsecond line") == "bad key [redacted key] second line"
+
+
+def tap_cli(args: list[str], config: dict[str, t.Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    env = {**os.environ, "LOGLEVEL": "DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_key_never_appears_in_output_logs_or_state_even_when_the_api_echoes_it(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    keys = sim.admin_keys
+    echo = json.dumps(
+        {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": f"unexpected x-api-key {keys[1]} for this route"},
+            "request_id": "req_echo",
+        }
+    )
+    sim.add_fault(Fault(path="/v1/organizations/invites$", status=400, body=echo, org_index=1))
+    sim.add_fault(Fault(path="/v1/organizations/users$", status=500, org_index=0, times=1))
+    config = {"admin_api_keys": keys, "api_url": sim.url, "max_requests_per_minute": 100_000}
+    result = tap_cli([], config, tmp_path)
+    assert result.returncode == 1
+    assert "request_id req_echo" in result.stderr
+    assert "[redacted key]" in result.stderr
+    assert "DEBUG" in result.stderr  # the run really logged at debug level
+    states = [json.loads(line) for line in result.stdout.splitlines() if '"type":"STATE"' in line]
+    assert states
+    for key in keys:
+        for secret in (key, key[15:45], key[-30:]):
+            assert secret not in result.stdout
+            assert secret not in result.stderr
+            assert secret not in json.dumps(states)
+    # ... while the simulator saw it, in the header only.
+    for request in sim.requests:
+        assert request.headers["x-api-key"] in keys
+        assert all(key not in value for key in keys for _, value in request.query)
+        assert all(key not in request.path for key in keys)
+
+
+@pytest.mark.parametrize("args", [["--about"], ["--about", "--format=json"], ["--discover"]])
+def test_about_and_discover_print_no_key(sim: Simulator, tmp_path: Path, args: list[str]) -> None:
+    config = {"admin_api_keys": sim.admin_keys, "api_url": sim.url}
+    result = tap_cli(args, config, tmp_path)
+    assert result.returncode == 0
+    for key in sim.admin_keys:
+        assert key not in result.stdout + result.stderr
+    assert sim.requests == []  # neither asks the API anything
