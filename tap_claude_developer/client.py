@@ -232,13 +232,21 @@ class AdminApiClient:
         wait = min(2.0 ** (attempt - 1), self._max_retry_wait)
         return min(wait + self._jitter(wait), self._max_retry_wait)
 
-    def get(self, key_index: int, path: str, params: t.Sequence[tuple[str, str]] = ()) -> t.Any:
-        """GET ``path`` with the key at ``key_index``; return the decoded JSON body.
+    def get(
+        self,
+        key_index: int,
+        path: str,
+        params: t.Sequence[tuple[str, str]] = (),
+        headers: t.Sequence[tuple[str, str]] = (),
+    ) -> t.Any:
+        """GET ``path`` with the key at ``key_index`` (and extra ``headers``, e.g. anthropic-beta).
+
+        Returns the decoded JSON body (floats as Decimal, so money stays exact).
 
         Retries what can succeed later; raises :class:`ApiError` for everything else.
         """
         url = f"{self.api_url}{path}"
-        headers = {"x-api-key": self._keys[key_index]}
+        request_headers = {**dict(headers), "x-api-key": self._keys[key_index]}
         budget = self._budgets[key_index]
         attempt = 0
         while True:
@@ -249,7 +257,7 @@ class AdminApiClient:
             failure: ApiError
             wait: float | None = None
             try:
-                response = self.session.get(url, params=list(params), headers=headers, timeout=self._timeout)
+                response = self.session.get(url, params=list(params), headers=request_headers, timeout=self._timeout)
             except requests.RequestException as exc:
                 failure = ApiError(path, None, message=f"{type(exc).__name__} talking to {self.api_url}")
             else:

@@ -25,7 +25,7 @@ class Chain:
     while ``has_more``; ``report`` follows ``next_page`` as ``page`` while ``has_more``;
     ``token`` follows ``next_page`` until it is null; ``none`` is a single request.
     ``missing_ok`` turns a 404 into an empty chain (a workspace deleted mid-sync, or the Default
-    Workspace, which has no member list).
+    Workspace, which has no member list). ``headers`` are sent with each request (anthropic-beta).
     """
 
     org_index: int
@@ -33,6 +33,7 @@ class Chain:
     params: tuple[tuple[str, str], ...] = ()
     cursor: Cursor = "id"
     missing_ok: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
     label: str = field(default="", compare=False)
 
 
@@ -69,7 +70,7 @@ def walk(client: AdminApiClient, chain: Chain) -> t.Iterator[t.Any]:
     seen: set[str] = set()
     for _ in range(MAX_PAGES_PER_CHAIN):
         try:
-            page = client.get(chain.org_index, chain.path, params)
+            page = client.get(chain.org_index, chain.path, params, chain.headers)
         except ApiError as error:
             if chain.missing_ok and error.status == 404:
                 return
