@@ -61,6 +61,8 @@ class ApiError(Exception):
     message: str = ""
     request_id: str | None = None
     error_code: str | None = None
+    #: For a 429: the wait the server asked for (None when it sent no retry-after).
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
         self.message = redact(self.message)
@@ -77,11 +79,13 @@ class ApiError(Exception):
             return "The key lacks permission for this endpoint."
         if self.error_code == "organization_type_not_supported":
             return "This stream does not exist for this organization type."
-        if self.status == 429:
+        if self.status == 429 and self.retry_after is None:
             return (
                 "Rate limited without retry-after: the organization may have reached its "
                 "spend limit, or other tools share its request budget."
             )
+        if self.status == 429:
+            return "Still rate limited after every retry: lower concurrency or max_requests_per_minute."
         return ""
 
     @property
@@ -103,6 +107,23 @@ class ApiError(Exception):
         return text
 
 
+class Clock:
+    """Time as the client sees it. Tests put a fake in ``SYSTEM_CLOCK``'s place to see exact waits."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def jitter(self, wait: float) -> float:
+        """Up to a quarter of ``wait`` on top of it: spreads retries, never shortens a wait."""
+        return random.uniform(0, wait / 4)
+
+
+SYSTEM_CLOCK = Clock()
+
+
 class RequestBudget:
     """At most ``per_minute`` requests to one organization in any rolling 60 seconds.
 
@@ -111,15 +132,9 @@ class RequestBudget:
     every thread that talks to the same organization, not just the one that got it.
     """
 
-    def __init__(
-        self,
-        per_minute: int,
-        clock: t.Callable[[], float] = time.monotonic,
-        sleep: t.Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, per_minute: int, clock: Clock) -> None:
         self.per_minute = per_minute
         self._clock = clock
-        self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque()
         self._not_before = 0.0
         self._lock = threading.Lock()
@@ -131,7 +146,7 @@ class RequestBudget:
     def acquire(self) -> None:
         while True:
             with self._lock:
-                now = self._clock()
+                now = self._clock.now()
                 while self._sent and self._sent[0] <= now - 60:
                     self._sent.popleft()
                 wait = self._not_before - now
@@ -140,7 +155,7 @@ class RequestBudget:
                 if wait <= 0:
                     self._sent.append(now)
                     return
-            self._sleep(wait)
+            self._clock.sleep(wait)
 
 
 def parse_retry_after(headers: t.Mapping[str, str], now: float | None = None) -> float | None:
@@ -197,19 +212,15 @@ class AdminApiClient:
         max_retry_wait: float,
         requests_per_minute: int,
         pool_size: int = 8,
-        sleep: t.Callable[[float], None] = time.sleep,
-        clock: t.Callable[[], float] = time.monotonic,
-        jitter: t.Callable[[float], float] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._keys = tuple(keys)
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
-        self._sleep = sleep
-        self._clock = clock
-        self._jitter = jitter or (lambda wait: random.uniform(0, wait / 4))
-        self._budgets = [RequestBudget(requests_per_minute, clock, sleep) for _ in self._keys]
+        self.clock = clock or SYSTEM_CLOCK
+        self._budgets = [RequestBudget(requests_per_minute, self.clock) for _ in self._keys]
         self.session = ReadOnlySession()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
         self.session.mount("http://", adapter)
@@ -230,7 +241,7 @@ class AdminApiClient:
     def backoff(self, attempt: int) -> float:
         """Exponential wait before retry ``attempt`` (1-based): 1, 2, 4 ... seconds, plus jitter."""
         wait = min(2.0 ** (attempt - 1), self._max_retry_wait)
-        return min(wait + self._jitter(wait), self._max_retry_wait)
+        return min(wait + self.clock.jitter(wait), self._max_retry_wait)
 
     def get(
         self,
@@ -279,7 +290,7 @@ class AdminApiClient:
                     )
                     if response.status_code not in RETRY_STATUSES or response.headers.get("x-should-retry") == "false":
                         raise failure
-                    wait = parse_retry_after(response.headers)
+                    wait = failure.retry_after = parse_retry_after(response.headers)
                     if response.status_code == 429 and wait is None and attempt > BARE_429_RETRIES:
                         raise failure
             if attempt > self._max_retries:
@@ -287,9 +298,9 @@ class AdminApiClient:
             if wait is None:
                 wait = self.backoff(attempt)
             else:
-                wait = min(wait + self._jitter(min(wait, 1.0)), self._max_retry_wait)
-                budget.hold_until(self._clock() + wait)
+                wait = min(wait + self.clock.jitter(min(wait, 1.0)), self._max_retry_wait)
+                budget.hold_until(self.clock.now() + wait)
             LOGGER.warning(
                 "Retrying in %.1fs (attempt %d of %d): %s", wait, attempt + 1, self._max_retries + 1, failure
             )
-            self._sleep(wait)
+            self.clock.sleep(wait)

@@ -1,0 +1,175 @@
+"""Faults and failures at the level of a whole run: nothing lost, nothing wrongly deleted."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+
+from tap_claude_developer import client as client_module
+from tap_claude_developer import pagination
+from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
+from tests.fakes import FakeClock
+from tests.helpers import Run, config_for, run_tap
+
+SPECS = [
+    OrgSpec("Acme", users=2500, invites=3, workspaces=2, members_per_workspace=3, api_keys=4),
+    OrgSpec("Globex", users=40, invites=2, workspaces=1, members_per_workspace=2, api_keys=3),
+    OrgSpec("Initech", users=25, invites=1, workspaces=1, members_per_workspace=2, api_keys=2),
+]
+USERS = "/v1/organizations/users$"
+
+
+@pytest.fixture(scope="module")
+def sim() -> t.Iterator[Simulator]:
+    with Simulator(SPECS, seed=8) as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch, sim: Simulator) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(client_module, "SYSTEM_CLOCK", fake)
+    sim.clear_faults()
+    sim.clear_requests()
+    return fake
+
+
+@pytest.fixture(scope="module")
+def clean(sim: Simulator) -> Run:
+    run = run_tap(config_for(sim))
+    assert run.failures == []
+    return run
+
+
+def comparable(run: Run) -> list[dict[str, t.Any]]:
+    """Messages without what differs between two runs by design (extraction time)."""
+    return [{k: v for k, v in m.items() if k not in ("time_extracted", "version")} for m in run.messages]
+
+
+FAULTS: dict[str, dict[str, t.Any]] = {
+    "429 retry-after": {"status": 429, "headers": {"retry-after": "3"}},
+    "429 retry-after-ms": {"status": 429, "headers": {"retry-after-ms": "250"}},
+    "500": {"status": 500},
+    "502 html": {"kind": "html"},
+    "503": {"status": 503},
+    "504": {"status": 504},
+    "529": {"status": 529},
+    "connection reset": {"kind": "reset"},
+    "truncated body": {"kind": "truncate"},
+    "non-JSON 200": {"status": 200, "body": "<html>gateway says hi</html>"},
+}
+POSITIONS = {"first page": 0, "middle page": 1, "last page": 2}
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_on_any_page_leaves_the_output_identical(
+    sim: Simulator, clean: Run, fault: str, position: str, clock: FakeClock
+) -> None:
+    sim.add_fault(Fault(path=USERS, org_index=0, after=POSITIONS[position], times=2, **FAULTS[fault]))
+    run = run_tap(config_for(sim))
+    assert run.failures == []
+    assert comparable(run) == comparable(clean)
+    assert len(clock.waits) == 2
+    users_pages = [r for r in sim.requests if r.path == "/v1/organizations/users" and r.org_id == sim.orgs[0].id]
+    assert len(users_pages) == 3 + 2
+
+
+def test_a_read_timeout_mid_listing_is_retried(sim: Simulator, clean: Run) -> None:
+    sim.add_fault(Fault(path=USERS, org_index=0, after=1, kind="slow", delay=1.5))
+    run = run_tap(config_for(sim, request_timeout=0.3))
+    assert comparable(run) == comparable(clean)
+
+
+def test_a_revoked_key_fails_its_organization_only(sim: Simulator, clean: Run) -> None:
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=401, org_index=1, times=None))
+    run = run_tap(config_for(sim))
+    assert len(run.failures) == 1
+    assert run.failures[0].startswith("the 2nd admin API key (ending ...")
+    assert "HTTP 401 authentication_error" in run.failures[0]
+    others = {sim.orgs[0].id, sim.orgs[2].id}
+    for stream in ("users", "invites", "workspaces", "workspace_members", "api_keys"):
+        want = [r for r in clean.records(stream) if r["organization_id"] in others]
+        assert run.records(stream) == want
+    assert run.of_type("ACTIVATE_VERSION") == []  # the 2nd organization's rows must not look deleted
+    assert [p["context"]["organization_id"] for p in run.last_state["bookmarks"]["users"]["partitions"]] == [
+        sim.orgs[0].id,
+        sim.orgs[2].id,
+    ]
+
+
+def test_a_key_revoked_mid_run_stops_that_organization_and_no_other(sim: Simulator, clean: Run) -> None:
+    sim.add_fault(Fault(path="/v1/organizations/invites$", status=401, org_index=0, times=None))
+    run = run_tap(config_for(sim))
+    assert len(run.failures) == 1
+    assert "stream 'invites'" in run.failures[0]
+    assert "organization 'Acme'" in run.failures[0]
+    assert run.records("users") == clean.records("users")  # synced before the key died
+    for stream in ("invites", "workspaces", "workspace_members", "api_keys"):
+        assert run.records(stream) == [r for r in clean.records(stream) if r["organization_id"] != sim.orgs[0].id]
+    assert [m["stream"] for m in run.of_type("ACTIVATE_VERSION")] == ["organizations", "users"]
+    assert not any(r.path == "/v1/organizations/workspaces" and r.org_id == sim.orgs[0].id for r in sim.requests)
+
+
+def test_a_permanent_error_mid_listing_keeps_the_rest_of_the_run(sim: Simulator, clean: Run) -> None:
+    sim.add_fault(Fault(path=USERS, org_index=0, after=1, status=500, times=None))
+    run = run_tap(config_for(sim, max_retries=2))
+    assert len(run.failures) == 1
+    assert "HTTP 500 api_error" in run.failures[0]
+    assert "users" not in [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    for stream in ("invites", "workspaces", "workspace_members", "api_keys"):
+        assert run.records(stream) == clean.records(stream)
+
+
+def test_a_stream_the_organization_cannot_have_is_skipped(
+    sim: Simulator, clean: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.add_fault(
+        Fault(path="/v1/organizations/invites$", status=400, org_index=2, error_code="organization_type_not_supported")
+    )
+    run = run_tap(config_for(sim))
+    assert run.failures == []
+    assert run.records("invites") == [r for r in clean.records("invites") if r["organization_id"] != sim.orgs[2].id]
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipped stream")]
+    assert len(skipped) == 1
+    assert skipped[0].startswith(
+        f"Skipped stream 'invites' for organization 'Initech' ({sim.orgs[2].id}): GET /v1/organizations/invites "
+        "failed: HTTP 400 invalid_request_error: "
+    )
+    assert skipped[0].endswith("This stream does not exist for this organization type.")
+    assert "invites" in [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+
+
+def repeat_cursor_body(sim: Simulator, repeat: str) -> str:
+    users = sim.orgs[1].users
+    return json.dumps({"data": users[20:30], "has_more": True, "first_id": users[20]["id"], "last_id": repeat})
+
+
+def test_a_repeated_cursor_stops_the_listing_instead_of_looping(sim: Simulator) -> None:
+    users = sim.orgs[1].users
+    # pages of 10: cursors u10, u20, then the API answers with u10 again (A, B, A).
+    sim.add_fault(Fault(path=USERS, org_index=1, after=2, status=200, body=repeat_cursor_body(sim, users[9]["id"])))
+    run = run_tap(config_for(sim, page_size=10), streams=["users"])
+    assert len(run.failures) == 1
+    assert "repeated a cursor (after_id) after 3 pages" in run.failures[0]
+    assert sum(r.path == "/v1/organizations/users" and r.org_id == sim.orgs[1].id for r in sim.requests) == 3
+
+
+def test_has_more_without_a_cursor_is_an_error_not_the_end(sim: Simulator) -> None:
+    body = json.dumps({"data": [], "has_more": True, "first_id": None, "last_id": None})
+    sim.add_fault(Fault(path=USERS, org_index=2, after=1, status=200, body=body))
+    run = run_tap(config_for(sim, page_size=10), streams=["users"])
+    assert len(run.failures) == 1
+    assert "the API said has_more but gave no last_id" in run.failures[0]
+
+
+def test_a_listing_that_never_ends_is_stopped(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagination, "MAX_PAGES_PER_CHAIN", 3)
+    run = run_tap(config_for(sim, page_size=10), streams=["users"])
+    # Acme (2500 users) and Globex (40) need more than 3 pages of 10; Initech (25) needs exactly 3.
+    assert [f.split(": ", 1)[0] for f in run.failures] == [
+        f"organization '{org.name}' ({org.id}), stream 'users'" for org in sim.orgs[:2]
+    ]
+    assert all("more than 3 pages in one listing" in f for f in run.failures)
