@@ -7,12 +7,15 @@ here is written from the setting's name and the rule it broke.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import difflib
 import typing as t
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
+
+from tap_claude_developer.timestamps import parse_utc
 
 DEFAULT_API_URL = "https://api.anthropic.com"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
@@ -104,6 +107,35 @@ SETTINGS = th.PropertiesList(
         default=120,
         title="Longest wait before a retry (seconds)",
         description="Cap on any single wait, including one asked for by retry-after.",
+    ),
+    th.Property(
+        "start_date",
+        th.StringType,
+        title="Start date",
+        description=(
+            "Earliest day (or instant) the report streams read on a first run: a date or an "
+            "RFC 3339 datetime, naive values taken as UTC. Default: 30 days before today (UTC)."
+        ),
+    ),
+    th.Property(
+        "end_date",
+        th.StringType,
+        title="End date",
+        description=(
+            "Exclusive end of what the report streams read (same formats as start_date). "
+            "Default: now. Report bookmarks never move past it."
+        ),
+    ),
+    th.Property(
+        "lookback_days",
+        th.IntegerType(minimum=0, maximum=31),
+        default=1,
+        title="Lookback for usage, cost and Claude Code (days)",
+        description=(
+            "Each run re-reads this many days before its bookmark, because report data lands "
+            "late and is revised (usage and cost within minutes to hours, Claude Code after "
+            "about an hour). Re-read rows replace the old ones in the target."
+        ),
     ),
     th.Property(
         "emit_activate_version_messages",
@@ -212,6 +244,22 @@ def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[s
     return []
 
 
+def _date_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    errors: list[str] = []
+    bounds: dict[str, dt.datetime] = {}
+    for name in ("start_date", "end_date"):
+        value = config.get(name)
+        if not isinstance(value, str):
+            continue  # absent, or already reported as the wrong type
+        try:
+            bounds[name] = parse_utc(value)
+        except (TypeError, ValueError, AttributeError):
+            errors.append(f"{name} must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z).")
+    if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
+        errors.append("end_date must be after start_date.")
+    return errors
+
+
 def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
     """Every problem with ``config``, one line each, without echoing any value."""
     properties: dict[str, t.Any] = schema.get("properties", {})
@@ -227,6 +275,7 @@ def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[st
     for name, value in config.items():
         if name in properties and name not in {"admin_api_keys", "api_url"}:
             errors += _schema_errors(name, value, properties[name])
+    errors += _date_errors(config)
     for name in ("anthropic_version", "user_agent"):
         value = config.get(name)
         if isinstance(value, str) and (not value.strip() or "\n" in value or "\r" in value):
