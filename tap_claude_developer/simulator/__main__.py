@@ -83,7 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    url = sim.start(port=args.port, host=args.host)
+    try:
+        url = sim.start(port=args.port, host=args.host)
+    except OSError as exc:
+        print(f"simulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.ready_file is not None:
             ready = {

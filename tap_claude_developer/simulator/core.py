@@ -63,10 +63,7 @@ class Simulator:
         start = self.now()
         self.anchor = start.replace(hour=0, minute=0, second=0, microsecond=0)
         specs = list(orgs) if orgs is not None else default_org_specs()
-        self._orgs = [
-            generate_org(spec, seed=seed, index=i, anchor=self.anchor)
-            for i, spec in enumerate(specs)
-        ]
+        self._orgs = [generate_org(spec, seed=seed, index=i, anchor=self.anchor) for i, spec in enumerate(specs)]
         self._by_key = {org.key: org for org in self._orgs}
         self._next_expiry: datetime | None = start
         self._requests: list[RecordedRequest] = []
@@ -87,7 +84,7 @@ class Simulator:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},  # how quickly stop() returns
             name="admin-api-simulator",
             daemon=True,
         )
@@ -252,13 +249,9 @@ class Simulator:
         """Add a pending invite sent now (fields override); returns the record."""
         with self.lock:
             org = self._orgs[org_index]
-            email = (
-                fields.pop("email", None) or f"invitee.{org.rng.randint(1000, 9999)}@{org.domain}"
-            )
+            email = fields.pop("email", None) or f"invitee.{org.rng.randint(1000, 9999)}@{org.domain}"
             role = fields.pop("role", "user")
-            invite = make_invite(
-                org.ids, email=email, role=role, invited_at=self.now(), status="pending"
-            )
+            invite = make_invite(org.ids, email=email, role=role, invited_at=self.now(), status="pending")
             invite.update(fields)
             org.invites = insert_sorted(org.invites, invite)
             self._next_expiry = self.now()  # re-evaluate expiries including this invite

@@ -148,9 +148,7 @@ class OrgSpec:
 
 
 _DEFAULT_ORGS = (
-    OrgSpec(
-        "Acme Analytics", users=64, invites=14, workspaces=5, members_per_workspace=8, api_keys=18
-    ),
+    OrgSpec("Acme Analytics", users=64, invites=14, workspaces=5, members_per_workspace=8, api_keys=18),
     OrgSpec(
         "Globex Research",
         users=117,
@@ -159,9 +157,7 @@ _DEFAULT_ORGS = (
         members_per_workspace=12,
         api_keys=30,
     ),
-    OrgSpec(
-        "Initech Labs", users=41, invites=9, workspaces=3, members_per_workspace=6, api_keys=11
-    ),
+    OrgSpec("Initech Labs", users=41, invites=9, workspaces=3, members_per_workspace=6, api_keys=11),
 )
 _MORE_ORG_NAMES = ("Umbrella Health", "Stark Robotics", "Wayne Logistics", "Tyrell Systems")
 
@@ -170,9 +166,10 @@ def default_org_specs(count: int = 3) -> list[OrgSpec]:
     """Realistic small-company sizes that differ per org (fixed, independent of the seed)."""
     specs = list(_DEFAULT_ORGS[:count])
     for i in range(len(specs), count):
-        name = _MORE_ORG_NAMES[i % len(_MORE_ORG_NAMES)]
-        if i >= len(_DEFAULT_ORGS) + len(_MORE_ORG_NAMES):
-            name = f"{name} {i}"
+        extra = i - len(_DEFAULT_ORGS)
+        name = _MORE_ORG_NAMES[extra % len(_MORE_ORG_NAMES)]
+        if extra >= len(_MORE_ORG_NAMES):
+            name = f"{name} {extra // len(_MORE_ORG_NAMES) + 1}"
         specs.append(
             OrgSpec(
                 name,
@@ -373,9 +370,7 @@ def generate_org(spec: OrgSpec, *, seed: int, index: int, anchor: datetime) -> O
     workspaces = _workspaces(rng, ids, spec.workspaces, created, latest)
     default_ws = workspaces[0]["id"]
     members = _members(rng, spec.members_per_workspace, users, workspaces[1:])
-    service_accounts = [
-        ids.new("svac", t) for t in sorted(_between(rng, created, latest) for _ in range(3))
-    ]
+    service_accounts = [ids.new("svac", t) for t in sorted(_between(rng, created, latest) for _ in range(3))]
     api_keys = _api_keys(rng, ids, spec.api_keys, users, workspaces, service_accounts, anchor)
     return OrgState(
         index=index,
@@ -547,9 +542,7 @@ def _workspaces(
     residencies = spread(rng, count, {"unrestricted": 0.5, "us": 0.3, "both": 0.2})
     archived_count = max(1, count // 4) if count >= 2 else 0
     archived = set(rng.sample(range(count), archived_count))
-    times = sorted(
-        _between(rng, created + timedelta(days=1), latest - timedelta(days=1)) for _ in range(count)
-    )
+    times = sorted(_between(rng, created + timedelta(days=1), latest - timedelta(days=1)) for _ in range(count))
     result = [default]
     for i, (kind, when) in enumerate(zip(residencies, times, strict=True)):
         name = _WORKSPACE_NAMES[i % len(_WORKSPACE_NAMES)]
@@ -570,9 +563,7 @@ def _workspaces(
         }
         archived_at = _between(rng, when + timedelta(hours=12), latest) if i in archived else None
         result.append(
-            make_workspace(
-                rng, ids, name=name, created_at=when, archived_at=archived_at, residency=residency
-            )
+            make_workspace(rng, ids, name=name, created_at=when, archived_at=archived_at, residency=residency)
         )
     return result
 
@@ -614,9 +605,7 @@ def _members(
     result: dict[str, list[Json]] = {}
     for n, ws in enumerate(workspaces):
         chosen = sorted(rng.sample([u["id"] for u in users], size))
-        result[ws["id"]] = [
-            make_member(ws["id"], uid, roles[n * size + i]) for i, uid in enumerate(chosen)
-        ]
+        result[ws["id"]] = [make_member(ws["id"], uid, roles[n * size + i]) for i, uid in enumerate(chosen)]
     return result
 
 
@@ -652,16 +641,10 @@ def _api_keys(
             "legacy": 0.05,
         },
     )
-    statuses = spread(
-        rng, count, {"active": 0.55, "inactive": 0.15, "archived": 0.1, "expired": 0.2}
-    )
+    statuses = spread(rng, count, {"active": 0.55, "inactive": 0.15, "archived": 0.1, "expired": 0.2})
     plans = []
     for kind, status in zip(kinds, statuses, strict=True):
-        ws = (
-            workspaces[0]
-            if kind == "default_workspace"
-            else rng.choice(workspaces[1:] or workspaces)
-        )
+        ws = workspaces[0] if kind == "default_workspace" else rng.choice(workspaces[1:] or workspaces)
         start = parse_ts(ws["created_at"])
         end = parse_ts(ws["archived_at"]) if ws["archived_at"] else latest
         if kind in ("user_bound", "service_account"):

@@ -65,9 +65,7 @@ def list_users(request: Request) -> Json:
     org = request.org
     email, roles = _email(request), _roles(request)
     items = [
-        u
-        for u in org.users
-        if (email is None or u["email"].lower() == email) and (not roles or u["role"] in roles)
+        u for u in org.users if (email is None or u["email"].lower() == email) and (not roles or u["role"] in roles)
     ]
     return paginate(request, items, known=_known(org, "users", org.users))
 
@@ -182,10 +180,7 @@ def list_api_keys(request: Request) -> Json:
         for k in org.api_keys
         if (status is None or k["status"] == status)
         and (workspace_id is None or k["scope"].get("workspace_id") == workspace_id)
-        and (
-            creator is None
-            or (k["created_by"] is not None and k["created_by"] == {"id": creator, "type": "user"})
-        )
+        and (creator is None or (k["created_by"] is not None and k["created_by"] == {"id": creator, "type": "user"}))
     ]
     page = paginate(request, items, known=_known(org, "api_keys", org.api_keys))
     page["data"] = [_shape(request, k) for k in page["data"]]

@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -61,6 +62,7 @@ DEFAULT_MESSAGES = {
 # anything else with 400 so a typo in a client shows up.
 KNOWN_VERSIONS = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})
 DEFAULT_LIMIT, MAX_LIMIT = 20, 1000
+_EXTRA_REASONS = {529: "Overloaded"}  # not in http.HTTPStatus
 _INT = re.compile(r"-?[0-9]+")
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -75,9 +77,7 @@ def error_type_for(status: int) -> str:
     return "invalid_request_error" if 400 <= status < 500 else "api_error"
 
 
-def error_body(
-    status: int, message: str | None, request_id: str, error_code: str | None = None
-) -> Json:
+def error_body(status: int, message: str | None, request_id: str, error_code: str | None = None) -> Json:
     """The documented error envelope (admin-api.md §2.1), `details.error_code` only if given."""
     error: Json = {
         "type": error_type_for(status),
@@ -194,7 +194,11 @@ class Request:
         return self.backend.now()
 
     def param(self, name: str) -> str | None:
-        """A single-valued parameter; when repeated, the last value wins."""
+        """A single-valued parameter; when repeated, the last value wins.
+
+        UNCERTAIN: how the API treats unknown parameters is undocumented; handlers ignore them
+        (tests can still see exactly what was sent in `Simulator.requests`).
+        """
         value = None
         for key, val in self.query:
             if key == name:
@@ -227,9 +231,7 @@ class Request:
         if value is None:
             return default
         if not _INT.fullmatch(value) or not 1 <= int(value) <= maximum:
-            raise ApiError(
-                400, f"limit: Input should be an integer from 1 to {maximum}, got {value!r}"
-            )
+            raise ApiError(400, f"limit: Input should be an integer from 1 to {maximum}, got {value!r}")
         return int(value)
 
 
@@ -385,17 +387,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         key = _credential(headers)
         return self.backend.org_for_key(key) if key else None
 
-    def _dispatch(
-        self, path: str, query: list[tuple[str, str]], headers: dict[str, str], request_id: str
-    ) -> _Response:
+    def _dispatch(self, path: str, query: list[tuple[str, str]], headers: dict[str, str], request_id: str) -> _Response:
         backend = self.backend
         try:
             # Order of checks (method, auth, version, route) is not documented; the simulator
             # refuses writes first so a tap that tries one is told so plainly.
             if self.command != "GET":
-                raise ApiError(
-                    405, f"Method {self.command} not allowed: the simulator serves GET only."
-                )
+                raise ApiError(405, f"Method {self.command} not allowed: the simulator serves GET only.")
             org = _authenticate(backend, headers)
             version = headers.get("anthropic-version")
             if not version:
@@ -432,23 +430,29 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return _Response(status, data, headers=dict(fault.headers))
 
     def _send(self, response: _Response, request_id: str, *, truncate: bool) -> None:
-        self.send_response(response.status)
-        self.send_header("content-type", response.content_type)
-        self.send_header("content-length", str(len(response.body)))
-        self.send_header("request-id", request_id)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
+        """Write status line, headers and body in a single write (one syscall per response)."""
+        body = b"" if self.command == "HEAD" else response.body
         if truncate:
-            self.send_header("connection", "close")
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if truncate:
-            self.wfile.write(response.body[: len(response.body) // 2])
-            self.wfile.flush()
+            body = body[: len(body) // 2]
             self.close_connection = True
-            return
-        self.wfile.write(response.body)
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = _EXTRA_REASONS.get(response.status, "")
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"server: {self.server_version}",
+            f"date: {self.date_time_string()}",
+            f"content-type: {response.content_type}",
+            f"content-length: {len(response.body)}",
+            f"request-id: {request_id}",
+            *(f"{name}: {value}" for name, value in response.headers.items()),
+        ]
+        if self.close_connection:
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + body)
+        self.log_request(response.status, len(response.body))
 
     def _reset(self) -> None:
         """Drop the connection with a TCP RST and no response at all."""
@@ -476,8 +480,7 @@ def _authenticate(backend: Backend, headers: dict[str, str]) -> OrgState:
         # endpoints is undocumented ("workspace API keys do not work"; 401 or 403). We answer 401.
         raise ApiError(
             401,
-            "Admin API endpoints require an Admin API key (sk-ant-admin01-...); "
-            "standard API keys are not accepted.",
+            "Admin API endpoints require an Admin API key (sk-ant-admin01-...); standard API keys are not accepted.",
         )
     org = backend.org_for_key(key)
     if org is None:
