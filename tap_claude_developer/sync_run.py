@@ -55,8 +55,8 @@ class SyncRun:
         self._unreachable: set[str] = set()
         self._organizations: list[Organization] | None = None
         self._by_id: dict[str, Organization] = {}
-        #: Workspace ids per organization id, once listed, for the streams that go per workspace.
-        self.workspace_ids: dict[str, list[str]] = {}
+        #: Pages of small listings that several streams need (workspaces), fetched once a run.
+        self._kept: dict[Chain, list[t.Any] | ApiError] = {}
 
     def close(self) -> None:
         self.prefetcher.close()
@@ -89,6 +89,24 @@ class SyncRun:
                 found.append(org)
             self._organizations = found
         return self._organizations
+
+    def fetch(self, chain: Chain) -> t.Iterator[t.Any]:
+        """The pages of ``chain``: from memory when this run already fetched them, else from the API."""
+        kept = self._kept.get(chain)
+        if kept is None:
+            return walk(self.client, chain)
+        if isinstance(kept, ApiError):
+            raise kept
+        return iter(kept)
+
+    def keep(self, chains: t.Iterable[Chain]) -> None:
+        """Fetch ``chains`` concurrently (those not yet kept) and keep their pages for the run."""
+        missing = [chain for chain in chains if chain not in self._kept]
+        for chain, pages in self.prefetcher.ordered(missing, lambda c: walk(self.client, c)):
+            try:
+                self._kept[chain] = list(pages)
+            except ApiError as error:
+                self._kept[chain] = error
 
     @property
     def every_organization_reached(self) -> bool:

@@ -17,11 +17,16 @@ from singer_sdk.plugin_base import _ConfigInput
 from tap_claude_developer import settings
 from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
 from tap_claude_developer.prefetch import Prefetcher
+from tap_claude_developer.streams.base import AdminStream
 from tap_claude_developer.streams.directory import DIRECTORY_STREAMS
 from tap_claude_developer.sync_run import SyncRun
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream
+
+
+#: Every stream, in the order a run syncs them (the directory first: reports need its workspaces).
+STREAMS: tuple[type[AdminStream], ...] = (*DIRECTORY_STREAMS,)
 
 
 class _RedactKeys(logging.Filter):
@@ -70,11 +75,7 @@ class TapClaudeDeveloper(Tap):
         return errors or super()._validate_config(raise_errors=raise_errors)
 
     def discover_streams(self) -> list[Stream]:
-        return [stream_class(tap=self) for stream_class in DIRECTORY_STREAMS]
-
-    def load_streams(self) -> list[Stream]:
-        """In declared order, not by name: workspaces must come before their members."""
-        return self.discover_streams()
+        return [stream_class(tap=self) for stream_class in STREAMS]
 
     @cached_property
     def run(self) -> SyncRun:

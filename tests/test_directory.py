@@ -79,9 +79,9 @@ def test_requests_are_the_minimum_and_get_only(sim: Simulator) -> None:
 def test_stream_order_and_messages(sim: Simulator) -> None:
     run = run_tap(config_for(sim))
     schema_order = [m["stream"] for m in run.of_type("SCHEMA")]
-    assert schema_order == list(DIRECTORY)
+    assert schema_order == sorted(DIRECTORY)  # the SDK syncs streams in name order
     activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
-    assert activated == list(DIRECTORY)
+    assert activated == sorted(DIRECTORY)
     versions = {m["version"] for m in run.of_type("ACTIVATE_VERSION")}
     assert len(versions) == 1
     assert {m["version"] for m in run.of_type("RECORD")} == versions

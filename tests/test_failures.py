@@ -101,16 +101,18 @@ def test_a_revoked_key_fails_its_organization_only(sim: Simulator, clean: Run) -
 
 
 def test_a_key_revoked_mid_run_stops_that_organization_and_no_other(sim: Simulator, clean: Run) -> None:
+    # Streams run in name order: api_keys, invites, organizations, users, workspace_members, workspaces.
     sim.add_fault(Fault(path="/v1/organizations/invites$", status=401, org_index=0, times=None))
     run = run_tap(config_for(sim))
     assert len(run.failures) == 1
     assert "stream 'invites'" in run.failures[0]
     assert "organization 'Acme'" in run.failures[0]
-    assert run.records("users") == clean.records("users")  # synced before the key died
-    for stream in ("invites", "workspaces", "workspace_members", "api_keys"):
+    assert run.records("api_keys") == clean.records("api_keys")  # synced before the key died
+    for stream in ("invites", "organizations", "users", "workspaces", "workspace_members"):
         assert run.records(stream) == [r for r in clean.records(stream) if r["organization_id"] != sim.orgs[0].id]
-    assert [m["stream"] for m in run.of_type("ACTIVATE_VERSION")] == ["organizations", "users"]
-    assert not any(r.path == "/v1/organizations/workspaces" and r.org_id == sim.orgs[0].id for r in sim.requests)
+    assert [m["stream"] for m in run.of_type("ACTIVATE_VERSION")] == ["api_keys"]
+    acme = {r.path for r in sim.requests if r.org_id == sim.orgs[0].id}
+    assert acme == {"/v1/organizations/me", "/v1/organizations/api_keys", "/v1/organizations/invites"}
 
 
 def test_a_permanent_error_mid_listing_keeps_the_rest_of_the_run(sim: Simulator, clean: Run) -> None:

@@ -14,7 +14,7 @@ import typing as t
 from singer_sdk import Stream
 
 from tap_claude_developer.client import ApiError
-from tap_claude_developer.pagination import Chain, Cursor, walk
+from tap_claude_developer.pagination import Chain, Cursor
 from tap_claude_developer.prefetch import Pages
 
 if t.TYPE_CHECKING:
@@ -90,11 +90,16 @@ class AdminStream(Stream):
         return
 
     @property
-    def partitions(self) -> list[dict[str, t.Any]]:
-        """One context per organization, holding its id and nothing else."""
+    def organizations(self) -> list[Organization]:
+        """The organizations this stream syncs, fixed when its sync begins."""
         if self._organizations is None:
             self._organizations = self.run.reachable()
-        return [{"organization_id": org.id} for org in self._organizations]
+        return self._organizations
+
+    @property
+    def partitions(self) -> list[dict[str, t.Any]]:
+        """One context per organization, holding its id and nothing else."""
+        return [{"organization_id": org.id} for org in self.organizations]
 
     # What to fetch, and how a page becomes records: streams override these.
 
@@ -114,18 +119,17 @@ class AdminStream(Stream):
 
     def _plan(self) -> _Feed:
         """Every organization's chains, started in order on the shared prefetcher."""
-        for org in self._organizations or []:
-            state = self._partition_state(org)
-            self._saved_state[org.id] = copy.deepcopy(state)
+        for org in self.organizations:
+            self._saved_state[org.id] = copy.deepcopy(self._partition_state(org))
 
         def all_chains() -> t.Iterator[Chain]:
-            for org in self._organizations or []:
+            for org in self.organizations:
                 try:
                     yield from self.chains(org)
                 except ApiError as error:  # planning needed a request, and it failed
                     self._give_up(org, error)
 
-        return _Feed(self.run.prefetcher.ordered(all_chains(), lambda chain: walk(self.run.client, chain)))
+        return _Feed(self.run.prefetcher.ordered(all_chains(), self.run.fetch))
 
     def _partition_state(self, org: Organization) -> dict[str, t.Any]:
         for partition in self.tap_state.get("bookmarks", {}).get(self.name, {}).get("partitions", []):

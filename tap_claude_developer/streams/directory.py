@@ -10,7 +10,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_claude_developer.pagination import Chain, walk
+from tap_claude_developer.pagination import Chain
 from tap_claude_developer.streams.base import AdminStream, SchemaDriftError, page_items
 from tap_claude_developer.timestamps import parse_utc, to_micros
 
@@ -123,6 +123,20 @@ def workspace_listing(org_index: int, page_size: int) -> Chain:
     return Chain(org_index, "/v1/organizations/workspaces", params, "id")
 
 
+def workspace_ids(stream: AdminStream, org: Organization) -> t.Iterator[str]:
+    """Ids of ``org``'s workspaces, for streams that go workspace by workspace.
+
+    The listing is fetched once a run, for every organization at once, and reused by the
+    workspaces stream itself whichever of them syncs first.
+    """
+    page_size = stream.config["page_size"]
+    stream.run.keep(workspace_listing(other.index, page_size) for other in stream.organizations)
+    listing = workspace_listing(org.index, page_size)
+    for page in stream.run.fetch(listing):
+        for item in page_items(page, listing.path):
+            yield item["id"]
+
+
 class WorkspacesStream(DirectoryStream):
     """``GET /v1/organizations/workspaces``: archived ones and the Default Workspace included."""
 
@@ -130,11 +144,6 @@ class WorkspacesStream(DirectoryStream):
     path = "/v1/organizations/workspaces"
     primary_keys = ("organization_id", "id")
     timestamp_fields = ("created_at", "archived_at")
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._seen: dict[str, list[str]] = {}
-
     schema = th.PropertiesList(
         ORG_ID,
         th.Property("id", th.StringType, required=True),
@@ -172,15 +181,6 @@ class WorkspacesStream(DirectoryStream):
     def chains(self, org: Organization) -> t.Iterable[Chain]:
         yield workspace_listing(org.index, self.config["page_size"])
 
-    def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
-        for record in super().records(page, chain, org):
-            self._seen.setdefault(org.id, []).append(record["id"])
-            yield record
-
-    def finished(self, org: Organization) -> None:
-        """Hand the complete list to the member and rate-limit streams: no second listing."""
-        self.run.workspace_ids[org.id] = self._seen.pop(org.id, [])
-
 
 class WorkspaceMembersStream(DirectoryStream):
     """``GET /v1/organizations/workspaces/{id}/members`` for every workspace, concurrently."""
@@ -204,13 +204,8 @@ class WorkspaceMembersStream(DirectoryStream):
     ).to_dict()
 
     def chains(self, org: Organization) -> t.Iterable[Chain]:
-        page_size = self.config["page_size"]
-        if org.id not in self.run.workspace_ids:  # the workspaces stream was not synced
-            listing = workspace_listing(org.index, page_size)
-            pages = walk(self.run.client, listing)
-            self.run.workspace_ids[org.id] = [item["id"] for page in pages for item in page_items(page, listing.path)]
-        limit = ("limit", str(page_size))
-        for workspace_id in self.run.workspace_ids[org.id]:
+        limit = ("limit", str(self.config["page_size"]))
+        for workspace_id in workspace_ids(self, org):
             # The Default Workspace has no member list (admin-api.md §5.4), and a workspace can
             # vanish between the two listings: a 404 means "no members to sync", not a failure.
             path = self.path.format(workspace_id=workspace_id)
