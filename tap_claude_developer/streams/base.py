@@ -12,20 +12,19 @@ import copy
 import typing as t
 
 from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_claude_developer.client import ApiError
 from tap_claude_developer.pagination import Chain, Cursor
 from tap_claude_developer.prefetch import Pages
+from tap_claude_developer.records import RecordShape
+from tap_claude_developer.records import SchemaDriftError as SchemaDriftError  # re-exported for streams
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers import types
 
     from tap_claude_developer.sync_run import Organization, SyncRun
     from tap_claude_developer.tap import TapClaudeDeveloper
-
-
-class SchemaDriftError(ApiError):
-    """A page whose shape the stream cannot read."""
 
 
 class _Feed:
@@ -56,6 +55,8 @@ class AdminStream(Stream):
     query: t.ClassVar[tuple[tuple[str, str], ...]] = ()
     #: Full-table streams whose rows vanish when the object is gone: send ACTIVATE_VERSION.
     shows_deletions: t.ClassVar[bool] = False
+    #: Records are conformed by ``RecordShape`` (cheaper, and strict about types) instead.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: TapClaudeDeveloper, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
@@ -63,6 +64,7 @@ class AdminStream(Stream):
         self._organizations: list[Organization] | None = None
         self._feed: _Feed | None = None
         self._saved_state: dict[str, t.Any] = {}
+        self._shape = RecordShape(self.name, self.schema)
         if self.shows_deletions and self.config.get("emit_activate_version_messages"):
             self._stream_version = tap.initialized_at // 1000  # records carry the table version
 
@@ -143,10 +145,12 @@ class AdminStream(Stream):
         if self._feed is None:
             self._feed = self._plan()
         org = self.run.organization(context["organization_id"])
+        conform = self._shape.conform
         for chain, pages in self._feed.take(org):
             try:
                 for page in pages:
-                    yield from self.records(page, chain, org)
+                    for record in self.records(page, chain, org):
+                        yield conform(record, chain.path)
             except ApiError as error:
                 pages.close()
                 self._give_up(org, error)
