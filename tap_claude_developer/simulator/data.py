@@ -140,9 +140,11 @@ class OrgSpec:
     workspaces: int = 4
     members_per_workspace: int = 5
     api_keys: int = 12
+    #: Rows of the Claude Code report for each complete day (one row per actor, terminal and remote flag).
+    claude_code_rows_per_day: int = 6
 
     def __post_init__(self) -> None:
-        for name in ("users", "invites", "workspaces", "members_per_workspace", "api_keys"):
+        for name in ("users", "invites", "workspaces", "members_per_workspace", "api_keys", "claude_code_rows_per_day"):
             if getattr(self, name) < 0:
                 raise ValueError(f"OrgSpec.{name} must be >= 0")
 
@@ -206,6 +208,7 @@ class OrgState:
     api_keys: list[Json]
     service_account_ids: list[str]
     domain: str
+    spec: OrgSpec = field(repr=False)  # sizes of the lazily generated reports
     rng: random.Random = field(repr=False)
     ids: IdFactory = field(repr=False)
     tombstones: dict[str, set[str]] = field(default_factory=dict, repr=False)
@@ -386,6 +389,7 @@ def generate_org(spec: OrgSpec, *, seed: int, index: int, anchor: datetime) -> O
         api_keys=api_keys,
         service_account_ids=service_accounts,
         domain=domain,
+        spec=spec,
         rng=rng,
         ids=ids,
     )
