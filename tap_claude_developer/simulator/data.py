@@ -142,9 +142,22 @@ class OrgSpec:
     api_keys: int = 12
     #: Rows of the Claude Code report for each complete day (one row per actor, terminal and remote flag).
     claude_code_rows_per_day: int = 6
+    #: Messages API requests a day (messages usage and cost reports); 0 = an organization without usage.
+    usage_events_per_day: int = 24
+    #: Code execution sessions a day (in the cost report only: the usage report does not show them).
+    code_executions_per_day: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("users", "invites", "workspaces", "members_per_workspace", "api_keys", "claude_code_rows_per_day"):
+        for name in (
+            "users",
+            "invites",
+            "workspaces",
+            "members_per_workspace",
+            "api_keys",
+            "claude_code_rows_per_day",
+            "usage_events_per_day",
+            "code_executions_per_day",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"OrgSpec.{name} must be >= 0")
 
