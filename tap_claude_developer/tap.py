@@ -9,13 +9,13 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import _ConfigInput
 
 from tap_claude_developer import settings
 from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
+from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.prefetch import Prefetcher
 from tap_claude_developer.streams.base import AdminStream
 from tap_claude_developer.streams.directory import DIRECTORY_STREAMS
@@ -48,7 +48,7 @@ class TapClaudeDeveloper(Tap):
     name = "tap-claude-developer"
     package_name = "tap-claude-developer"
     config_jsonschema = settings.SETTINGS
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
     capabilities: t.ClassVar[list[t.Any]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
