@@ -94,10 +94,11 @@ class SyncRun:
         """The pages of ``chain``: from memory when this run already fetched them, else from the API."""
         kept = self._kept.get(chain)
         if kept is None:
-            return walk(self.client, chain)
-        if isinstance(kept, ApiError):
+            yield from walk(self.client, chain)
+        elif isinstance(kept, ApiError):
             raise kept
-        return iter(kept)
+        else:
+            yield from kept
 
     def keep(self, chains: t.Iterable[Chain]) -> None:
         """Fetch ``chains`` concurrently (those not yet kept) and keep their pages for the run."""
