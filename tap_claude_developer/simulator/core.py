@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from . import directory as _directory  # noqa: F401  (registers the directory routes)
+from . import usage_cost as _usage_cost  # noqa: F401  (registers the messages usage and cost reports)
 from .data import (
     ApiKeyShape,
     Json,
