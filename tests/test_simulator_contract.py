@@ -18,12 +18,14 @@ import anthropic
 import pydantic
 import pytest
 import requests
-from anthropic.pagination import SyncPage
+from anthropic.pagination import SyncPage, SyncPageCursor
 from anthropic.types.organization.api_key import APIKey
 from anthropic.types.organization.organization_invite import OrganizationInvite
+from anthropic.types.organization.organization_rate_limit import OrganizationRateLimit
 from anthropic.types.organization.organization_user import OrganizationUser
 from anthropic.types.organization.workspace import Workspace
 from anthropic.types.organization.workspace_member import WorkspaceMember
+from anthropic.types.organization.workspaces.workspace_rate_limit import WorkspaceRateLimit
 from anthropic.types.organization_info import OrganizationInfo
 
 from tap_claude_developer.simulator import Simulator
@@ -232,6 +234,59 @@ def test_api_keys(sim: Simulator, http: requests.Session) -> None:
             validate(one, APIKey, "api_key")
 
 
+def fetch_cursor_pages(
+    sim: Simulator, http: requests.Session, key: str, path: str, model: type[pydantic.BaseModel], **params: Any
+) -> list[Any]:
+    """Follow ``next_page`` until null (the rate-limit lists' scheme), validating every envelope and item."""
+    items: list[Any] = []
+    cursor: dict[str, str] = {}
+    while True:
+        page = _get(sim, http, key, path, **params, **cursor)
+        assert set(page) == {"data", "next_page"} == _model_keys(SyncPageCursor[model])  # type: ignore[valid-type]
+        for i, item in enumerate(page["data"]):
+            validate(item, model, f"{path}[{len(items) + i}]")
+        items.extend(page["data"])
+        if page["next_page"] is None:
+            return items
+        cursor = {"page": page["next_page"]}
+
+
+def test_rate_limits(sim: Simulator, http: requests.Session) -> None:
+    for org in sim.orgs:
+        everything = fetch_cursor_pages(sim, http, org.key, "/v1/organizations/rate_limits", OrganizationRateLimit)
+        assert (
+            fetch_cursor_pages(sim, http, org.key, "/v1/organizations/rate_limits", OrganizationRateLimit, limit=3)
+            == everything
+        )
+        assert {entry["group"]["type"] for entry in everything} == {
+            "batch",
+            "files",
+            "model_group",
+            "skills",
+            "token_count",
+            "web_search",
+        }
+
+
+def test_workspace_rate_limits(sim: Simulator, http: requests.Session) -> None:
+    sources: set[str] = set()
+    org_limits: set[int | None] = set()
+    for org in sim.orgs:
+        for workspace in org.workspaces[1:]:  # the Default Workspace has no entries (404)
+            path = f"/v1/organizations/workspaces/{workspace['id']}/rate_limits"
+            for inherited in ("false", "true"):
+                entries = fetch_cursor_pages(sim, http, org.key, path, WorkspaceRateLimit, include_inherited=inherited)
+                paged = fetch_cursor_pages(
+                    sim, http, org.key, path, WorkspaceRateLimit, include_inherited=inherited, limit=2
+                )
+                assert paged == entries
+                assert entries
+                sources |= {limit["source"]["type"] for entry in entries for limit in entry["limits"]}
+                org_limits |= {limit["org_limit"] for entry in entries for limit in entry["limits"]}
+    assert sources == {"workspace", "organization"}
+    assert None in org_limits
+
+
 def test_default_data_exercises_every_variant(sim: Simulator) -> None:
     """The contract is only as strong as the data: every enum value and null form must occur."""
     orgs = sim.orgs
@@ -280,3 +335,18 @@ def test_official_sdk_client_reads_the_simulator(sim: Simulator) -> None:
     last = sim.requests[-1]
     assert last.headers["authorization"] == f"Bearer {org.key}"
     assert last.headers["anthropic-version"] == "2026-10-21"
+
+
+def test_official_sdk_client_reads_rate_limits(sim: Simulator) -> None:
+    """The SDK's own models parse both rate-limit lists, paging on ``next_page``."""
+    org = sim.orgs[2]
+    workspace_id = org.workspaces[1]["id"]
+    client = anthropic.Anthropic(api_key=org.key, base_url=sim.url, max_retries=0)
+    try:
+        groups = [entry.group.type for entry in client.organization.rate_limits.list(limit=3)]
+        assert groups == ["model_group"] * 3 + ["batch", "files", "skills", "token_count", "web_search"]
+        inherited = list(client.organization.workspaces.rate_limits.list(workspace_id, include_inherited=True, limit=2))
+        assert len(inherited) == 8
+        assert {entry.workspace_id for entry in inherited} == {workspace_id}
+    finally:
+        client.close()

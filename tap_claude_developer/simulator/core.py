@@ -13,13 +13,16 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from . import claude_code as _claude_code  # noqa: F401  (registers the Claude Code report)
 from . import directory as _directory  # noqa: F401  (registers the directory routes)
+from . import rate_limits as _rate_limits  # noqa: F401  (registers the rate-limit routes)
 from . import usage_cost as _usage_cost  # noqa: F401  (registers the messages usage and cost reports)
 from .data import (
     ApiKeyShape,
     Json,
     OrgSpec,
     OrgState,
+    RateLimitShape,
     default_org_specs,
     fmt_ts,
     generate_org,
@@ -49,15 +52,19 @@ class Simulator:
         *,
         seed: int = 7,
         api_key_shape: ApiKeyShape = "current",
+        rate_limit_shape: RateLimitShape = "current",
         latency: float = 0.0,
         now: datetime | None = None,
     ) -> None:
         if api_key_shape not in ("current", "legacy"):
             raise ValueError("api_key_shape must be 'current' or 'legacy'")
+        if rate_limit_shape not in ("current", "legacy"):
+            raise ValueError("rate_limit_shape must be 'current' or 'legacy'")
         if latency < 0:
             raise ValueError("latency must be >= 0")
         self.seed = seed
         self.api_key_shape: ApiKeyShape = api_key_shape
+        self.rate_limit_shape: RateLimitShape = rate_limit_shape
         self.latency = latency
         self.lock = threading.RLock()
         self._clock = utc(now) if now is not None else None

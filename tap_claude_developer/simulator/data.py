@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 Json = dict[str, Any]
 ApiKeyShape = Literal["current", "legacy"]
+RateLimitShape = Literal["current", "legacy"]  # group{type,id,display_name} or the older group_type
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order
 URL_SAFE = BASE62 + "-_"

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from .data import ApiKeyShape, Json, OrgState
+from .data import ApiKeyShape, Json, OrgState, RateLimitShape
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,9 @@ class Backend(Protocol):
 
     lock: threading.RLock
     latency: float
+    seed: int
     api_key_shape: ApiKeyShape
+    rate_limit_shape: RateLimitShape
 
     def now(self) -> datetime: ...
     def org_for_key(self, key: str) -> OrgState | None: ...
