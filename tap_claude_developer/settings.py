@@ -21,6 +21,21 @@ DEFAULT_API_URL = "https://api.anthropic.com"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
 STANDARD_KEY_PREFIX = "sk-ant-api"
+#: admin-api.md §5.7 and §5.8. `speed` needs the fast-mode beta header, so it is not a default.
+USAGE_BUCKET_WIDTHS = ("1d", "1h", "1m")
+USAGE_DIMENSIONS = (
+    "account_id",
+    "api_key_id",
+    "context_window",
+    "inference_geo",
+    "model",
+    "service_account_id",
+    "service_tier",
+    "speed",
+    "workspace_id",
+)
+USAGE_DEFAULT_GROUP_BY = tuple(dimension for dimension in USAGE_DIMENSIONS if dimension != "speed")
+COST_DIMENSIONS = ("workspace_id", "description")
 
 SETTINGS = th.PropertiesList(
     th.Property(
@@ -138,6 +153,38 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "usage_bucket_width",
+        th.StringType(allowed_values=list(USAGE_BUCKET_WIDTHS)),
+        default="1d",
+        title="Bucket width of messages_usage",
+        description=(
+            "Time bucket of the messages_usage stream: 1d (days), 1h (hours) or 1m (minutes), UTC. "
+            "The width is part of each row's key, so rows of different widths never overwrite each other."
+        ),
+    ),
+    th.Property(
+        "usage_group_by",
+        th.ArrayType(th.StringType(allowed_values=list(USAGE_DIMENSIONS))),
+        default=list(USAGE_DEFAULT_GROUP_BY),
+        title="Dimensions of messages_usage",
+        description=(
+            "What messages_usage rows are broken down by (each at most once; [] = one total a bucket). "
+            "Default: every dimension that needs no beta header. 'speed' sends the fast-mode beta "
+            "header. Changing this changes what a row is: rows keyed by other dimensions stay as they were."
+        ),
+    ),
+    th.Property(
+        "cost_group_by",
+        th.ArrayType(th.StringType(allowed_values=list(COST_DIMENSIONS))),
+        default=list(COST_DIMENSIONS),
+        title="Dimensions of cost_report",
+        description=(
+            "What cost_report rows are broken down by: workspace_id and/or description (each at most "
+            "once). The model, token type, service tier and other cost fields are parsed from the "
+            "description, so they are null without it."
+        ),
+    ),
+    th.Property(
         "emit_activate_version_messages",
         th.BooleanType,
         default=True,
@@ -223,7 +270,10 @@ def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[s
     types = schema.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
     if value is None:
-        return [] if "null" in types or not types else [f"{name} must not be null."]
+        # The SDK makes every optional setting nullable, but a null where there is a default
+        # would reach the code as None (page_size: null sent limit=None): leave it out instead.
+        nullable = ("null" in types or not types) and "default" not in schema
+        return [] if nullable else [f"{name} must not be null."]
     wanted = [typ for typ in types if typ != "null"]
     if wanted and not any(
         isinstance(value, _JSON_TYPES.get(typ, (object,)))
@@ -241,6 +291,12 @@ def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[s
     allowed = schema.get("enum")
     if allowed is not None and value not in allowed:
         return [f"{name} must be one of: {', '.join(map(str, allowed))}."]
+    choices = schema.get("items", {}).get("enum")
+    if isinstance(value, list) and choices is not None:
+        if any(item not in choices for item in value):
+            return [f"{name} may list only: {', '.join(map(str, choices))}."]
+        if len(set(value)) < len(value):
+            return [f"{name} lists the same value twice."]
     return []
 
 

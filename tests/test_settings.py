@@ -70,6 +70,29 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
     ),
     ({"admin_api_keys": [ADMIN], "anthropic_version": " "}, ["anthropic_version must be a non-blank single line."]),
     ({"admin_api_keys": [ADMIN], "user_agent": "a\nb"}, ["user_agent must be a non-blank single line."]),
+    ({"admin_api_keys": [ADMIN], "page_size": None}, ["page_size must not be null."]),
+    (
+        {"admin_api_keys": [ADMIN], "usage_bucket_width": "1w"},
+        ["usage_bucket_width must be one of: 1d, 1h, 1m."],
+    ),
+    ({"admin_api_keys": [ADMIN], "usage_bucket_width": None}, ["usage_bucket_width must not be null."]),
+    (
+        {"admin_api_keys": [ADMIN], "usage_group_by": ["model", "workspace"]},
+        [
+            "usage_group_by may list only: account_id, api_key_id, context_window, inference_geo, model, "
+            "service_account_id, service_tier, speed, workspace_id."
+        ],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "usage_group_by": ["model", "model"]},
+        ["usage_group_by lists the same value twice."],
+    ),
+    ({"admin_api_keys": [ADMIN], "usage_group_by": "model"}, ["usage_group_by must be an array."]),
+    (
+        {"admin_api_keys": [ADMIN], "cost_group_by": ["model"]},
+        ["cost_group_by may list only: workspace_id, description."],
+    ),
+    ({"admin_api_keys": [ADMIN], "cost_group_by": [None]}, ["cost_group_by may list only: workspace_id, description."]),
     (
         {"admin_api_keys": [STANDARD, "  "], "page_size": 0},
         [
