@@ -14,6 +14,9 @@ from tap_claude_developer.client import AdminApiClient, ApiError, redact
 from tap_claude_developer.pagination import Chain, walk
 from tap_claude_developer.prefetch import Prefetcher
 
+if t.TYPE_CHECKING:
+    from tap_claude_developer.streams.base import RunFeed
+
 LOGGER = logging.getLogger("tap-claude-developer")
 
 
@@ -52,7 +55,10 @@ class SyncRun:
         self.key_labels = list(key_labels)
         self.failures: list[Failure] = []
         self._skipped: set[tuple[str, str]] = set()
-        self._unreachable: set[str] = set()
+        #: Organizations whose key stopped working (a 401): their later requests are not sent.
+        self._dead: dict[int, ApiError] = {}
+        #: The run's ordered feed of chains, created by the first stream that syncs.
+        self.feed: RunFeed | None = None
         self._organizations: list[Organization] | None = None
         self._by_id: dict[str, Organization] = {}
         #: Pages of small listings that several streams need (workspaces), fetched once a run.
@@ -92,6 +98,9 @@ class SyncRun:
 
     def fetch(self, chain: Chain) -> t.Iterator[t.Any]:
         """The pages of ``chain``: from memory when this run already fetched them, else from the API."""
+        if chain.org_index in self._dead:
+            first = self._dead[chain.org_index]
+            raise ApiError(chain.path, None, message=f"not sent: the key stopped working earlier in this run ({first})")
         kept = self._kept.get(chain)
         if kept is None:
             yield from walk(self.client, chain)
@@ -103,21 +112,22 @@ class SyncRun:
     def keep(self, chains: t.Iterable[Chain]) -> None:
         """Fetch ``chains`` concurrently (those not yet kept) and keep their pages for the run."""
         missing = [chain for chain in chains if chain not in self._kept]
-        for chain, pages in self.prefetcher.ordered(missing, lambda c: walk(self.client, c)):
-            try:
-                self._kept[chain] = list(pages)
-            except ApiError as error:
-                self._kept[chain] = error
+        # Its own threads: the shared pool's may all be waiting for the consumer, which is here.
+        helpers = Prefetcher(min(self.prefetcher.workers, max(len(missing), 1)))
+        try:
+            for chain, pages in helpers.ordered(missing, lambda c: walk(self.client, c)):
+                try:
+                    self._kept[chain] = list(pages)
+                except ApiError as error:
+                    self._kept[chain] = error
+        finally:
+            helpers.close()
 
     @property
     def every_organization_reached(self) -> bool:
         """True when every key led to its organization (only then can a full sync show deletions)."""
         self.organizations  # noqa: B018  resolve on first use
         return not self.failed("organizations")
-
-    def reachable(self) -> list[Organization]:
-        """Organizations whose key still works (a 401 mid-run takes one out of later streams)."""
-        return [org for org in self.organizations if org.id not in self._unreachable]
 
     def organization(self, org_id: str) -> Organization:
         self.organizations  # noqa: B018  resolve on first use
@@ -127,7 +137,7 @@ class SyncRun:
         self.failures.append(Failure(org.label, stream, str(error)))
         LOGGER.error("%s", self.failures[-1])
         if isinstance(error, ApiError) and error.fatal_for_organization:
-            self._unreachable.add(org.id)
+            self._dead.setdefault(org.index, error)
 
     def skip(self, org: Organization, stream: str, reason: str) -> None:
         """A stream this organization cannot have: said once, not a failure."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import typing as t
+from dataclasses import dataclass
 
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -27,23 +28,46 @@ if t.TYPE_CHECKING:
     from tap_claude_developer.tap import TapClaudeDeveloper
 
 
-class _Feed:
-    """The run's chains for one stream, in partition order, consumed one organization at a time."""
+@dataclass(frozen=True)
+class PlannedChain:
+    """One chain of the run's plan, tagged with its stream; ``error`` when planning it failed."""
 
-    def __init__(self, chains: t.Iterator[tuple[Chain, Pages[t.Any]]]) -> None:
-        self._chains = chains
-        self._next: tuple[Chain, Pages[t.Any]] | None = None
+    stream: str
+    org_index: int
+    chain: Chain | None
+    error: ApiError | None = None
 
-    def take(self, org: Organization) -> t.Iterator[tuple[Chain, Pages[t.Any]]]:
+
+class RunFeed:
+    """The chains of every selected stream, in the order the SDK syncs streams and partitions.
+
+    One ordered sequence for the whole run means the first chains of the next stream download
+    while the last ones of the current stream are being emitted: no pause between streams.
+    """
+
+    def __init__(self, run: SyncRun, planned: t.Iterator[PlannedChain]) -> None:
+        self._chains = run.prefetcher.ordered(planned, lambda item: _pages(run, item))
+        self._next: tuple[PlannedChain, Pages[t.Any]] | None = None
+
+    def take(self, stream: str, org_index: int) -> t.Iterator[tuple[PlannedChain, Pages[t.Any]]]:
+        """The chains of ``stream`` for one organization, as they come."""
         while True:
             if self._next is None:
                 self._next = next(self._chains, None)
                 if self._next is None:
                     return
-            if self._next[0].org_index != org.index:
+            planned = self._next[0]
+            if planned.stream != stream or planned.org_index != org_index:
                 return
             item, self._next = self._next, None
             yield item
+
+
+def _pages(run: SyncRun, planned: PlannedChain) -> t.Iterator[t.Any]:
+    if planned.error is not None:
+        raise planned.error
+    assert planned.chain is not None
+    yield from run.fetch(planned.chain)
 
 
 class AdminStream(Stream):
@@ -61,8 +85,6 @@ class AdminStream(Stream):
     def __init__(self, tap: TapClaudeDeveloper, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self._admin_tap = tap
-        self._organizations: list[Organization] | None = None
-        self._feed: _Feed | None = None
         self._saved_state: dict[str, t.Any] = {}
         self._shape = RecordShape(self.name, self.schema)
         if self.shows_deletions and self.config.get("emit_activate_version_messages"):
@@ -93,10 +115,8 @@ class AdminStream(Stream):
 
     @property
     def organizations(self) -> list[Organization]:
-        """The organizations this stream syncs, fixed when its sync begins."""
-        if self._organizations is None:
-            self._organizations = self.run.reachable()
-        return self._organizations
+        """Every organization the run reached (one whose key dies mid-run fails, quickly, here too)."""
+        return self.run.organizations
 
     @property
     def partitions(self) -> list[dict[str, t.Any]]:
@@ -119,19 +139,16 @@ class AdminStream(Stream):
 
     # The machinery.
 
-    def _plan(self) -> _Feed:
-        """Every organization's chains, started in order on the shared prefetcher."""
+    def plan(self) -> t.Iterator[PlannedChain]:
+        """This stream's chains for every organization, its bookmarks saved first."""
         for org in self.organizations:
             self._saved_state[org.id] = copy.deepcopy(self._partition_state(org))
-
-        def all_chains() -> t.Iterator[Chain]:
-            for org in self.organizations:
-                try:
-                    yield from self.chains(org)
-                except ApiError as error:  # planning needed a request, and it failed
-                    self._give_up(org, error)
-
-        return _Feed(self.run.prefetcher.ordered(all_chains(), self.run.fetch))
+        for org in self.organizations:
+            try:
+                for chain in self.chains(org):
+                    yield PlannedChain(self.name, org.index, chain)
+            except ApiError as error:  # planning needed a request, and it failed: say so in order
+                yield PlannedChain(self.name, org.index, None, error)
 
     def _partition_state(self, org: Organization) -> dict[str, t.Any]:
         for partition in self.tap_state.get("bookmarks", {}).get(self.name, {}).get("partitions", []):
@@ -142,19 +159,20 @@ class AdminStream(Stream):
     def get_records(self, context: types.Context | None) -> t.Iterable[dict[str, t.Any]]:
         if not context:
             return
-        if self._feed is None:
-            self._feed = self._plan()
+        if self.run.feed is None:
+            self.run.feed = RunFeed(self.run, _plan_run(self._admin_tap))
         org = self.run.organization(context["organization_id"])
         conform = self._shape.conform
-        for chain, pages in self._feed.take(org):
+        for planned, pages in self.run.feed.take(self.name, org.index):
             try:
                 for page in pages:
+                    chain = t.cast(Chain, planned.chain)
                     for record in self.records(page, chain, org):
                         yield conform(record, chain.path)
             except ApiError as error:
                 pages.close()
                 self._give_up(org, error)
-                for _, rest in self._feed.take(org):
+                for _, rest in self.run.feed.take(self.name, org.index):
                     rest.close()
                 return
         self.finished(org)
@@ -175,12 +193,14 @@ class AdminStream(Stream):
     @property
     def complete(self) -> bool:
         """Whether every configured organization synced this stream (skips count as complete)."""
-        synced = self._organizations if self._organizations is not None else self.run.reachable()
-        return (
-            self.run.every_organization_reached
-            and len(synced) == len(self.run.organizations)
-            and not self.run.failed(self.name)
-        )
+        return self.run.every_organization_reached and not self.run.failed(self.name)
+
+
+def _plan_run(tap: TapClaudeDeveloper) -> t.Iterator[PlannedChain]:
+    """Every selected stream's plan, in the order the SDK syncs them (by name)."""
+    for stream in tap.streams.values():
+        if isinstance(stream, AdminStream) and stream.selected:
+            yield from stream.plan()
 
 
 def page_items(page: t.Any, path: str) -> list[dict[str, t.Any]]:

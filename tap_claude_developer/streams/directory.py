@@ -63,6 +63,9 @@ class OrganizationsStream(DirectoryStream):
         th.Property("type", th.StringType, description="Always 'organization'."),
     ).to_dict()
 
+    def chains(self, org: Organization) -> t.Iterable[Chain]:
+        return ()  # fetched once, when the run began
+
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         if context:
             org = self.run.organization(context["organization_id"])
