@@ -53,7 +53,7 @@ mkdir -p output
 log=output/demo-meltano.log
 echo "demo: meltano run tap-claude-developer target-csv (simulator at $TAP_CLAUDE_DEVELOPER_API_URL; log: $log)"
 # --full-refresh and --no-state-update: the demo neither reads nor leaves state for a real pipeline.
-if ! meltano --log-format=plain run --full-refresh --no-state-update tap-claude-developer target-csv >"$log" 2>&1; then
+if ! meltano --log-format=uncolored run --full-refresh --no-state-update tap-claude-developer target-csv >"$log" 2>&1; then
     echo "demo: meltano run failed; the end of $log (metrics left out):" >&2
     grep -v 'METRIC: ' "$log" | tail -n 40 >&2
     exit 1

@@ -68,7 +68,7 @@ class Meltano:
         clean = {name: value for name, value in os.environ.items() if not _FOREIGN_ENV.match(name)}
         return subprocess.run(
             # --env-file: a developer's .env (real keys, say) must not reach the tests.
-            [self.executable, "--log-format=plain", f"--env-file={os.devnull}", *args],
+            [self.executable, "--log-format=uncolored", f"--env-file={os.devnull}", *args],
             cwd=REPO_ROOT,
             env={**clean, "NO_COLOR": "1", **env},
             capture_output=True,
@@ -82,10 +82,11 @@ class Meltano:
         return self("run", f"--state-id-suffix={state_id_suffix}", *blocks, env=env)
 
 
-def explain(result: subprocess.CompletedProcess[str], lines: int = 60) -> str:
-    """The end of a Meltano run's output, for assertion messages."""
-    output = (result.stdout + result.stderr).splitlines()
-    return f"exit {result.returncode}; last lines:\n" + "\n".join(output[-lines:])
+def explain(result: subprocess.CompletedProcess[str], lines: int = 30) -> str:
+    """A Meltano run's error lines and the end of its output (metrics left out), for assertion messages."""
+    output = [line for line in (result.stdout + result.stderr).splitlines() if "METRIC: " not in line]
+    errors = [line for line in output if "[error" in line]
+    return "\n".join([f"exit {result.returncode}; errors:", *errors, "last lines:", *output[-lines:]])
 
 
 @pytest.fixture(scope="session")
