@@ -145,13 +145,3 @@ def pg_schema(pg: t.Any) -> t.Iterator[str]:
         yield schema
     finally:
         _drop(pg, schema)
-
-
-@pytest.fixture
-def pg_test_schema(pg: t.Any) -> t.Iterator[str]:
-    """A schema name for one test alone, dropped afterwards."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        yield schema
-    finally:
-        _drop(pg, schema)
