@@ -18,7 +18,9 @@ import anthropic
 import pydantic
 import pytest
 import requests
-from anthropic.pagination import SyncPage, SyncPageCursor
+from anthropic.pagination import SyncPage, SyncPageCursor, SyncReportPageCursor
+from anthropic.types.beta.organization.analytics.beta_analytics_cost_item import BetaAnalyticsCostItem
+from anthropic.types.beta.organization.analytics.beta_analytics_usage_item import BetaAnalyticsUsageItem
 from anthropic.types.organization.api_key import APIKey
 from anthropic.types.organization.organization_invite import OrganizationInvite
 from anthropic.types.organization.organization_rate_limit import OrganizationRateLimit
@@ -28,7 +30,7 @@ from anthropic.types.organization.workspace_member import WorkspaceMember
 from anthropic.types.organization.workspaces.workspace_rate_limit import WorkspaceRateLimit
 from anthropic.types.organization_info import OrganizationInfo
 
-from tap_claude_developer.simulator import Simulator
+from tap_claude_developer.simulator import Simulator, analytics
 
 NOW = datetime(2026, 12, 3, 15, 30, tzinfo=timezone.utc)
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
@@ -88,8 +90,8 @@ def _variants(annotation: Any) -> list[Any]:
     return result
 
 
-def assert_exact_keys(value: Any, annotation: Any, where: str) -> None:
-    """Recursively compare served keys with the model's declared fields; check timestamps."""
+def assert_exact_keys(value: Any, annotation: Any, where: str, timestamp: re.Pattern[str] = TIMESTAMP) -> None:
+    """Recursively compare served keys with the model's declared fields; check timestamps (``timestamp``)."""
     annotation = _strip(annotation)
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
@@ -103,13 +105,13 @@ def assert_exact_keys(value: Any, annotation: Any, where: str) -> None:
             if len(models) > 1:  # discriminated by `type`
                 models = [m for m in models if value.get("type") in _literal_values(m.model_fields["type"].annotation)]
             assert len(models) == 1, f"{where}: no single variant for {value!r}"
-            assert_exact_keys(value, models[0], where)
+            assert_exact_keys(value, models[0], where, timestamp)
         elif isinstance(value, list):
             (list_type,) = [v for v in variants if get_origin(v) is list]
-            assert_exact_keys(value, list_type, where)
+            assert_exact_keys(value, list_type, where, timestamp)
         else:
             for variant in variants:
-                assert_exact_keys(value, variant, where)
+                assert_exact_keys(value, variant, where, timestamp)
         return
     if isclass(annotation) and issubclass(annotation, pydantic.BaseModel):
         assert isinstance(value, dict), f"{where}: expected an object"
@@ -118,22 +120,22 @@ def assert_exact_keys(value: Any, annotation: Any, where: str) -> None:
             f"{where} ({annotation.__name__}): missing {declared - set(value)}, invented {set(value) - declared}"
         )
         for name, info in annotation.model_fields.items():
-            assert_exact_keys(value[info.alias or name], info.annotation, f"{where}.{name}")
+            assert_exact_keys(value[info.alias or name], info.annotation, f"{where}.{name}", timestamp)
         return
     if origin is list:
         for i, item in enumerate(value):
-            assert_exact_keys(item, get_args(annotation)[0], f"{where}[{i}]")
+            assert_exact_keys(item, get_args(annotation)[0], f"{where}[{i}]", timestamp)
     elif origin is dict:
         for key, item in value.items():
-            assert_exact_keys(item, get_args(annotation)[1], f"{where}.{key}")
+            assert_exact_keys(item, get_args(annotation)[1], f"{where}.{key}", timestamp)
     elif annotation is datetime:
         assert isinstance(value, str), f"{where}: {value!r}"
-        assert TIMESTAMP.fullmatch(value), f"{where}: {value!r}"
+        assert timestamp.fullmatch(value), f"{where}: {value!r}"
 
 
-def validate(item: Any, model: type[pydantic.BaseModel], where: str) -> None:
+def validate(item: Any, model: type[pydantic.BaseModel], where: str, timestamp: re.Pattern[str] = TIMESTAMP) -> None:
     model.model_validate_json(json.dumps(item), strict=True)
-    assert_exact_keys(item, model, where)
+    assert_exact_keys(item, model, where, timestamp)
 
 
 def validate_page(page: Any, model: type[pydantic.BaseModel], id_key: str, where: str) -> None:
@@ -350,3 +352,159 @@ def test_official_sdk_client_reads_rate_limits(sim: Simulator) -> None:
         assert {entry.workspace_id for entry in inherited} == {workspace_id}
     finally:
         client.close()
+
+
+# --------------------------------------------------------------------------- Usage and Cost Analytics API
+
+ANALYTICS_BETA = {"anthropic-beta": "analytics-usage-cost-2026-08-24"}
+#: Report buckets are whole seconds (admin-api.md §11), not the microseconds of object timestamps.
+REPORT_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+ANALYTICS_QUERIES: list[dict[str, Any]] = [
+    {"group_by[]": ["actor", "actor_type", "api_key_id", "model", "workspace_id"]},
+    {"group_by[]": ["product", "service_tier", "context_window", "inference_geo", "speed"]},
+    {"group_by[]": ["agent_id", "session_id", "environment_id", "deployment_id", "organization_id"]},
+    {"group_by[]": ["model"], "time_bucket_width": None},  # one row per model for the whole range
+    {"group_by[]": [], "time_bucket_width": "1h", "starting_at": "2026-12-02T00:00:00Z"},
+]
+
+
+def fetch_analytics(
+    sim: Simulator, http: requests.Session, key: str, report: str, model: type[pydantic.BaseModel], **params: Any
+) -> list[Any]:
+    """Follow ``next_page`` while ``has_more``, checking the envelope and every row strictly."""
+    path = f"/v1/organizations/analytics/{report}"
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01", **ANALYTICS_BETA}
+    query = {k: v for k, v in params.items() if v is not None}
+    items: list[Any] = []
+    cursor: dict[str, str] = {}
+    while True:
+        response = http.get(sim.url + path, params={**query, **cursor}, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        envelope = {"data", "has_more", "next_page", "data_refreshed_at"}
+        assert set(page) == envelope == _model_keys(SyncReportPageCursor[model])  # type: ignore[valid-type]
+        assert REPORT_TIMESTAMP.fullmatch(page["data_refreshed_at"])
+        for i, item in enumerate(page["data"]):
+            validate(item, model, f"{report}[{len(items) + i}]", REPORT_TIMESTAMP)
+        items.extend(page["data"])
+        if not page["has_more"]:
+            assert page["next_page"] is None
+            return items
+        cursor = {"page": page["next_page"]}
+
+
+def _analytics_params(query: dict[str, Any], limit: int) -> dict[str, Any]:
+    return {
+        "starting_at": "2026-11-02T00:00:00Z",
+        "ending_at": "2026-12-03T00:00:00Z",
+        "time_bucket_width": "1d",
+        "order_by": "time",
+        "order": "asc",
+        "limit": limit,
+        **query,
+    }
+
+
+@pytest.mark.parametrize("query", ANALYTICS_QUERIES)
+def test_analytics_usage(sim: Simulator, http: requests.Session, query: dict[str, Any]) -> None:
+    for org in sim.orgs:
+        rows = fetch_analytics(sim, http, org.key, "usage", BetaAnalyticsUsageItem, **_analytics_params(query, 1000))
+        assert rows
+        paged = fetch_analytics(sim, http, org.key, "usage", BetaAnalyticsUsageItem, **_analytics_params(query, 41))
+        assert paged == rows
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        *ANALYTICS_QUERIES,
+        {"group_by[]": ["model", "workspace_id", "api_key_id", "cost_type", "token_type"]},
+        {"group_by[]": ["workspace_id", "cost_type"]},
+        {"group_by[]": ["token_type"]},
+    ],
+)
+def test_analytics_cost(sim: Simulator, http: requests.Session, query: dict[str, Any]) -> None:
+    for org in sim.orgs:
+        rows = fetch_analytics(sim, http, org.key, "cost", BetaAnalyticsCostItem, **_analytics_params(query, 1000))
+        assert rows
+        paged = fetch_analytics(sim, http, org.key, "cost", BetaAnalyticsCostItem, **_analytics_params(query, 41))
+        assert paged == rows
+
+
+def test_analytics_data_exercises_every_variant(sim: Simulator, http: requests.Session) -> None:
+    """Every actor kind and provider, deleted and present users, every cost and token type occur."""
+    query = {"group_by[]": ["actor", "actor_type", "cost_type", "token_type", "model"]}
+    rows = [
+        row
+        for org in sim.orgs
+        for row in fetch_analytics(sim, http, org.key, "cost", BetaAnalyticsCostItem, **_analytics_params(query, 1000))
+    ]
+    actors = [row["group"]["actor"] for row in rows]
+    assert {(actor or {}).get("type") for actor in actors} == {
+        None,
+        "user_actor",
+        "service_account_actor",
+        "api_actor",
+        "federated_actor",
+    }
+    assert {actor["provider"]["type"] for actor in actors if actor and actor["type"] == "federated_actor"} == {
+        "aws",
+        "azure",
+        "gcp",
+        "oidc",
+    }
+    users = [actor for actor in actors if actor and actor["type"] == "user_actor"]
+    assert {user["deleted"] for user in users} == {True, False}
+    assert None in {user["email_address"] for user in users}
+    assert {row["group"]["cost_type"] for row in rows} == {"tokens", "web_search", "code_execution", "session_usage"}
+    assert {row["group"]["token_type"] for row in rows} == {
+        None,
+        "uncached_input_tokens",
+        "cache_read_input_tokens",
+        "output_tokens",
+        "cache_creation.ephemeral_5m_input_tokens",
+        "cache_creation.ephemeral_1h_input_tokens",
+    }
+    assert {row["group"]["model"] is None for row in rows} == {True, False}  # code execution has no model
+    default_workspaces = {org.default_workspace_id for org in sim.orgs}
+    workspace_rows = [
+        row
+        for org in sim.orgs
+        for row in fetch_analytics(
+            sim,
+            http,
+            org.key,
+            "usage",
+            BetaAnalyticsUsageItem,
+            **_analytics_params({"group_by[]": ["workspace_id"]}, 1000),
+        )
+    ]
+    assert default_workspaces <= {row["group"]["workspace_id"] for row in workspace_rows}  # real ids, never null
+
+
+def test_official_sdk_client_reads_analytics(sim: Simulator) -> None:
+    """The SDK's own beta resources page through both reports and send the beta header themselves."""
+    org = sim.orgs[0]
+    client = anthropic.Anthropic(api_key=org.key, base_url=sim.url, max_retries=0)
+    params: dict[str, Any] = {
+        "starting_at": "2026-11-20T00:00:00Z",
+        "ending_at": "2026-12-03T00:00:00Z",
+        "time_bucket_width": "1d",
+        "group_by": ["model", "api_key_id"],
+        "order_by": "time",
+        "order": "asc",
+    }
+    try:
+        usage = list(client.beta.organization.analytics.usage.list(**params, limit=9))
+        cost = list(client.beta.organization.analytics.cost.list(**params, limit=9))
+    finally:
+        client.close()
+    assert [row.starting_at for row in usage] == sorted(row.starting_at for row in usage)
+    assert sum(row.usage.output_tokens for row in usage) == sum(
+        fact.usage["output_tokens"]
+        for fact in analytics.facts_between(
+            org, sim.seed, datetime(2026, 11, 20, tzinfo=timezone.utc), datetime(2026, 12, 3, tzinfo=timezone.utc)
+        )
+    )
+    assert len({(row.starting_at, row.group.model, row.group.api_key_id) for row in cost}) == len(cost)
+    assert sim.requests[-1].headers["anthropic-beta"] == "analytics-usage-cost-2026-08-24"

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from . import analytics as _analytics  # noqa: F401  (registers the Usage and Cost Analytics API)
 from . import claude_code as _claude_code  # noqa: F401  (registers the Claude Code report)
 from . import directory as _directory  # noqa: F401  (registers the directory routes)
 from . import rate_limits as _rate_limits  # noqa: F401  (registers the rate-limit routes)

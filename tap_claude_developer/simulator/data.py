@@ -147,6 +147,9 @@ class OrgSpec:
     usage_events_per_day: int = 24
     #: Code execution sessions a day (in the cost report only: the usage report does not show them).
     code_executions_per_day: int = 2
+    #: Usage facts a day behind the Analytics API (one identity, key, model, ... at one instant),
+    #: plus one code-execution fact per six; 0 = an organization without analytics data.
+    analytics_facts_per_day: int = 12
 
     def __post_init__(self) -> None:
         for name in (
@@ -158,6 +161,7 @@ class OrgSpec:
             "claude_code_rows_per_day",
             "usage_events_per_day",
             "code_executions_per_day",
+            "analytics_facts_per_day",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"OrgSpec.{name} must be >= 0")
