@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from tap_claude_developer.tap import TapClaudeDeveloper
 
+#: The directory streams (full table), for tests about them alone.
+DIRECTORY = ("organizations", "users", "invites", "workspaces", "workspace_members", "api_keys")
+
 
 @dataclass
 class Run:
@@ -46,8 +49,12 @@ def run_tap(
     *,
     state: dict[str, t.Any] | None = None,
     streams: t.Iterable[str] | None = None,
+    parse_float: t.Callable[[str], t.Any] = float,
 ) -> Run:
-    """Sync in-process and parse stdout; failures are returned, not raised."""
+    """Sync in-process and parse stdout; failures are returned, not raised.
+
+    ``parse_float=decimal.Decimal`` reads numbers exactly as the tap wrote them (money).
+    """
     catalog = catalog_for(streams, config) if streams is not None else None
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with contextlib.redirect_stdout(out):
@@ -58,7 +65,7 @@ def run_tap(
             tap.run.close()
         out.flush()
     lines = out.buffer.getvalue().decode().splitlines()  # type: ignore[attr-defined]
-    return Run([json.loads(line) for line in lines], [str(f) for f in tap.run.failures])
+    return Run([json.loads(line, parse_float=parse_float) for line in lines], [str(f) for f in tap.run.failures])
 
 
 def config_for(sim: t.Any, **settings: t.Any) -> dict[str, t.Any]:

@@ -12,7 +12,7 @@ from tap_claude_developer import client as client_module
 from tap_claude_developer.client import RequestBudget
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
-from tests.helpers import Run, config_for, run_tap
+from tests.helpers import DIRECTORY, Run, config_for, run_tap
 
 SPECS = [
     OrgSpec("Acme", users=2100, invites=40, workspaces=6, members_per_workspace=5, api_keys=30),
@@ -46,7 +46,9 @@ def test_output_is_identical_at_concurrency_1_4_and_16(sim: Simulator) -> None:
     runs = {}
     for seed, concurrency in enumerate((1, 4, 16)):
         jitter_faults(sim, seed)
-        runs[concurrency] = comparable(run_tap(config_for(sim, concurrency=concurrency, page_size=100)))
+        runs[concurrency] = comparable(
+            run_tap(config_for(sim, concurrency=concurrency, page_size=100), streams=DIRECTORY)
+        )
     assert len(runs[1]) > 2600
     assert runs[4] == runs[1]
     assert runs[16] == runs[1]
@@ -77,7 +79,7 @@ def test_the_per_organization_budget_holds_under_any_concurrency(
 
     monkeypatch.setattr(RequestBudget, "acquire", acquire)
     sim.clear_faults()
-    run = run_tap(config_for(sim, concurrency=16, page_size=50, max_requests_per_minute=12))
+    run = run_tap(config_for(sim, concurrency=16, page_size=50, max_requests_per_minute=12), streams=DIRECTORY)
     assert run.failures == []
     assert len(sent) == len(SPECS)
     for times in sent.values():

@@ -8,14 +8,13 @@ import typing as t
 import pytest
 
 from tap_claude_developer.simulator import OrgSpec, Simulator
-from tests.helpers import config_for, run_tap
+from tests.helpers import DIRECTORY, config_for, run_tap
 
 SPECS = [
     OrgSpec("Acme Analytics", users=12, invites=5, workspaces=3, members_per_workspace=4, api_keys=9),
     OrgSpec("Globex Research", users=7, invites=3, workspaces=2, members_per_workspace=3, api_keys=5),
     OrgSpec("Initech Labs", users=0, invites=0, workspaces=0, members_per_workspace=0, api_keys=0),
 ]
-DIRECTORY = ("organizations", "users", "invites", "workspaces", "workspace_members", "api_keys")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def expected(sim: Simulator) -> dict[str, list[dict[str, t.Any]]]:
 
 
 def test_every_directory_stream_emits_exactly_the_api_objects(sim: Simulator) -> None:
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     assert run.failures == []
     want = expected(sim)
     for stream in DIRECTORY:
@@ -65,7 +64,7 @@ def test_every_directory_stream_emits_exactly_the_api_objects(sim: Simulator) ->
 
 def test_requests_are_the_minimum_and_get_only(sim: Simulator) -> None:
     sim.clear_requests()
-    run_tap(config_for(sim))
+    run_tap(config_for(sim), streams=DIRECTORY)
     paths = [r.path for r in sim.requests]
     assert {r.method for r in sim.requests} == {"GET"}
     workspaces = sum(len(org.workspaces) for org in sim.orgs)
@@ -77,7 +76,7 @@ def test_requests_are_the_minimum_and_get_only(sim: Simulator) -> None:
 
 
 def test_stream_order_and_messages(sim: Simulator) -> None:
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     schema_order = [m["stream"] for m in run.of_type("SCHEMA")]
     assert schema_order == sorted(DIRECTORY)  # the SDK syncs streams in name order
     activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]

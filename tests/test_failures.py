@@ -11,7 +11,7 @@ from tap_claude_developer import client as client_module
 from tap_claude_developer import pagination
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
-from tests.helpers import Run, config_for, run_tap
+from tests.helpers import DIRECTORY, Run, config_for, run_tap
 
 SPECS = [
     OrgSpec("Acme", users=2500, invites=3, workspaces=2, members_per_workspace=3, api_keys=4),
@@ -38,7 +38,7 @@ def clock(monkeypatch: pytest.MonkeyPatch, sim: Simulator) -> FakeClock:
 
 @pytest.fixture(scope="module")
 def clean(sim: Simulator) -> Run:
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     assert run.failures == []
     return run
 
@@ -69,7 +69,7 @@ def test_fault_on_any_page_leaves_the_output_identical(
     sim: Simulator, clean: Run, fault: str, position: str, clock: FakeClock
 ) -> None:
     sim.add_fault(Fault(path=USERS, org_index=0, after=POSITIONS[position], times=2, **FAULTS[fault]))
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     assert run.failures == []
     assert comparable(run) == comparable(clean)
     # Two retries waited (other requests to the same organization may wait out a retry-after too).
@@ -80,13 +80,13 @@ def test_fault_on_any_page_leaves_the_output_identical(
 
 def test_a_read_timeout_mid_listing_is_retried(sim: Simulator, clean: Run) -> None:
     sim.add_fault(Fault(path=USERS, org_index=0, after=1, kind="slow", delay=1.5))
-    run = run_tap(config_for(sim, request_timeout=0.3))
+    run = run_tap(config_for(sim, request_timeout=0.3), streams=DIRECTORY)
     assert comparable(run) == comparable(clean)
 
 
 def test_a_revoked_key_fails_its_organization_only(sim: Simulator, clean: Run) -> None:
     sim.add_fault(Fault(path="/v1/organizations/me$", status=401, org_index=1, times=None))
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     assert len(run.failures) == 1
     assert run.failures[0].startswith("the 2nd admin API key (ending ...")
     assert "HTTP 401 authentication_error" in run.failures[0]
@@ -105,7 +105,7 @@ def test_a_key_revoked_mid_run_stops_that_organization_and_no_other(sim: Simulat
     # Streams run in name order: api_keys, invites, organizations, users, workspace_members, workspaces.
     # The key dies after api_keys: from invites on, every request answers 401.
     sim.add_fault(Fault(path="/v1/organizations/(invites|users|workspaces)", status=401, org_index=0, times=None))
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     # One failure per stream Acme could not sync.
     assert [f.split(": ", 1)[0] for f in run.failures] == [
         f"organization 'Acme' ({sim.orgs[0].id}), stream '{stream}'"
@@ -122,7 +122,7 @@ def test_a_key_revoked_mid_run_stops_that_organization_and_no_other(sim: Simulat
 
 def test_a_permanent_error_mid_listing_keeps_the_rest_of_the_run(sim: Simulator, clean: Run) -> None:
     sim.add_fault(Fault(path=USERS, org_index=0, after=1, status=500, times=None))
-    run = run_tap(config_for(sim, max_retries=2))
+    run = run_tap(config_for(sim, max_retries=2), streams=DIRECTORY)
     assert len(run.failures) == 1
     assert "HTTP 500 api_error" in run.failures[0]
     assert "users" not in [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
@@ -136,7 +136,7 @@ def test_a_stream_the_organization_cannot_have_is_skipped(
     sim.add_fault(
         Fault(path="/v1/organizations/invites$", status=400, org_index=2, error_code="organization_type_not_supported")
     )
-    run = run_tap(config_for(sim))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
     assert run.failures == []
     assert run.records("invites") == [r for r in clean.records("invites") if r["organization_id"] != sim.orgs[2].id]
     skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipped stream")]

@@ -13,6 +13,7 @@ import typing as t
 from dataclasses import dataclass
 
 from singer_sdk import Stream
+from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_claude_developer.client import ApiError
@@ -26,6 +27,14 @@ if t.TYPE_CHECKING:
 
     from tap_claude_developer.sync_run import Organization, SyncRun
     from tap_claude_developer.tap import TapClaudeDeveloper
+
+
+#: How to declare a nested object that can be null or has free-form keys: kept whole (JSONB in
+#: PostgreSQL, JSON text in target-csv with flattening). With declared properties, the SDK's
+#: flattening keeps a null object as an unknown column, or makes columns of free-form keys, and
+#: target-csv then fails ("dict contains fields not in fieldnames"). An object that is always
+#: present with fixed keys may declare them (it flattens into parent__child columns).
+JSON_OBJECT = th.CustomType({"type": ["object", "null"]})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
-from tap_claude_developer.streams.base import AdminStream, SchemaDriftError, page_items
+from tap_claude_developer.streams.base import JSON_OBJECT, AdminStream, SchemaDriftError, page_items
 from tap_claude_developer.timestamps import parse_utc, to_micros
 
 if t.TYPE_CHECKING:
@@ -155,28 +155,16 @@ class WorkspacesStream(DirectoryStream):
         _timestamp("created_at", "When the workspace was created."),
         _timestamp("archived_at", "Null unless archived (archiving is irreversible)."),
         th.Property("display_color", th.StringType),
-        th.Property("tags", th.ObjectType(additional_properties=th.StringType), description="Free-form string tags."),
+        th.Property("tags", JSON_OBJECT, description="Free-form string tags (a JSON object)."),
         th.Property("compartment_id", th.StringType),
         th.Property("external_key_id", th.StringType),
         th.Property("user_profile_id", th.StringType),
         th.Property(
             "data_residency",
-            th.ObjectType(
-                th.Property("workspace_geo", th.StringType),
-                th.Property("default_inference_geo", th.StringType),
-                th.Property(
-                    "allowed_inference_geos",
-                    th.CustomType(
-                        {
-                            "anyOf": [
-                                {"type": "array", "items": {"type": "string"}},
-                                {"type": "string"},
-                                {"type": "null"},
-                            ]
-                        }
-                    ),
-                    description="A list of geos, or the string 'unrestricted'.",
-                ),
+            JSON_OBJECT,
+            description=(
+                "{workspace_geo, default_inference_geo, allowed_inference_geos}; allowed_inference_geos "
+                "is a list of geos or the string 'unrestricted'."
             ),
         ),
     ).to_dict()
@@ -240,18 +228,19 @@ class ApiKeysStream(DirectoryStream):
         th.Property(
             "partial_key_hint", th.StringType, description="The API's own redacted hint, e.g. sk-ant-api03-R2D...igAA."
         ),
-        th.Property("created_by", th.ObjectType(th.Property("id", th.StringType), th.Property("type", th.StringType))),
+        th.Property("created_by", JSON_OBJECT, description="{id, type: user | service_account}, or null."),
         th.Property(
             "principal",
-            th.ObjectType(
-                th.Property("type", th.StringType),
-                th.Property("id", th.StringType),
-                th.Property("user_id", th.StringType),
-                th.Property("service_account_id", th.StringType),
+            JSON_OBJECT,
+            description=(
+                "Raw, either shape: {type: user_actor, user_id} | {type: service_account_actor, "
+                "service_account_id} (newest) or {id, type: user | service_account} (older); or null."
             ),
         ),
         th.Property(
-            "scope", th.ObjectType(th.Property("type", th.StringType), th.Property("workspace_id", th.StringType))
+            "scope",
+            JSON_OBJECT,
+            description="Raw (newest shape): {type: workspace, workspace_id} or {type: organization}.",
         ),
         th.Property(
             "workspace_id",
