@@ -105,7 +105,9 @@ TOKEN_TYPES = {  # token_type -> (UsageEvent counter, label in the description, 
     ),
 }
 WEB_SEARCH_CENTS = Decimal(1)  # $10 per 1,000 searches
-CODE_EXECUTION_CENTS_PER_SECOND = Decimal("0.0013889")  # about $0.05 per container hour
+#: $0.05 per container hour, to 18 places: amounts get more significant digits than a float holds,
+#: so a float anywhere between the API and the warehouse shows up as a changed digit.
+CODE_EXECUTION_CENTS_PER_SECOND = Decimal("0.001388888888888889")
 
 
 @dataclass(frozen=True)
