@@ -508,3 +508,90 @@ def test_official_sdk_client_reads_analytics(sim: Simulator) -> None:
     )
     assert len({(row.starting_at, row.group.model, row.group.api_key_id) for row in cost}) == len(cost)
     assert sim.requests[-1].headers["anthropic-beta"] == "analytics-usage-cost-2026-08-24"
+
+
+# --------------------------------------------------------------------------- messages usage and cost reports
+# The SDK has no model of these classic reports (admin-api.md §0); it does model their nested
+# counter objects (the Analytics API's usage has the same ones) and every enum they use.
+
+REPORT_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def report_results(page: Any, where: str) -> list[Any]:
+    assert set(page) == {"data", "has_more", "next_page"}
+    assert page["has_more"] is False
+    assert page["next_page"] is None
+    results = []
+    for bucket in page["data"]:
+        assert set(bucket) == {"starting_at", "ending_at", "results"}, where
+        assert REPORT_TIMESTAMP.fullmatch(bucket["starting_at"])
+        assert REPORT_TIMESTAMP.fullmatch(bucket["ending_at"])
+        results += bucket["results"]
+    return results
+
+
+def test_messages_usage_report(sim: Simulator, http: requests.Session) -> None:
+    from anthropic.types.beta.beta_cache_creation import BetaCacheCreation
+    from anthropic.types.beta.organization.beta_analytics_context_window import BetaAnalyticsContextWindow
+    from anthropic.types.beta.organization.beta_analytics_inference_geo_filter import BetaAnalyticsInferenceGeoFilter
+    from anthropic.types.beta.organization.beta_analytics_server_tool_use import BetaAnalyticsServerToolUse
+    from anthropic.types.beta.organization.beta_analytics_service_tier import BetaAnalyticsServiceTier
+
+    dimensions = ["account_id", "api_key_id", "context_window", "inference_geo", "model"]
+    dimensions += ["service_account_id", "service_tier", "workspace_id"]
+    page = _get(
+        sim,
+        http,
+        sim.admin_keys[0],
+        "/v1/organizations/usage_report/messages",
+        starting_at="2026-11-03T00:00:00Z",
+        ending_at="2026-12-03T00:00:00Z",
+        limit=31,
+        **{"group_by[]": dimensions},
+    )
+    results = report_results(page, "usage_report/messages")
+    for i, row in enumerate(results):
+        validate(row["cache_creation"], BetaCacheCreation, f"results[{i}].cache_creation")
+        validate(row["server_tool_use"], BetaAnalyticsServerToolUse, f"results[{i}].server_tool_use")
+        assert all(
+            type(row[name]) is int for name in ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
+        )
+    enums = {
+        "service_tier": _literal_values(BetaAnalyticsServiceTier),
+        "context_window": _literal_values(BetaAnalyticsContextWindow),
+        "inference_geo": _literal_values(BetaAnalyticsInferenceGeoFilter),
+    }
+    for name, allowed in enums.items():
+        assert {row[name] for row in results} == allowed, name  # every value, and nothing else
+
+
+def test_cost_report(sim: Simulator, http: requests.Session) -> None:
+    from anthropic.types.beta.organization.beta_analytics_context_window import BetaAnalyticsContextWindow
+    from anthropic.types.beta.organization.beta_analytics_grouped_cost_type import BetaAnalyticsGroupedCostType
+    from anthropic.types.beta.organization.beta_analytics_inference_geo_filter import BetaAnalyticsInferenceGeoFilter
+    from anthropic.types.beta.organization.beta_analytics_service_tier import BetaAnalyticsServiceTier
+    from anthropic.types.beta.organization.beta_analytics_token_type import BetaAnalyticsTokenType
+
+    page = _get(
+        sim,
+        http,
+        sim.admin_keys[0],
+        "/v1/organizations/cost_report",
+        starting_at="2026-11-03T00:00:00Z",
+        ending_at="2026-12-03T00:00:00Z",
+        limit=31,
+        **{"group_by[]": ["workspace_id", "description"]},
+    )
+    results = report_results(page, "cost_report")
+    assert {row["currency"] for row in results} == {"USD"}
+    assert all(re.fullmatch(r"[0-9]+(\.[0-9]+)?", row["amount"]) for row in results)
+    allowed = {
+        "cost_type": _literal_values(BetaAnalyticsGroupedCostType) - {"session_usage"},  # not simulated
+        "token_type": _literal_values(BetaAnalyticsTokenType) | {None},
+        "service_tier": {"batch", "standard", None},  # a subset of the SDK's tiers; Priority is not billed here
+        "context_window": _literal_values(BetaAnalyticsContextWindow) | {None},
+        "inference_geo": _literal_values(BetaAnalyticsInferenceGeoFilter) | {None},
+    }
+    assert allowed["service_tier"] - {None} <= _literal_values(BetaAnalyticsServiceTier)
+    for name, values in allowed.items():
+        assert {row[name] for row in results} == values, name
