@@ -18,7 +18,9 @@ from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
 from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.prefetch import Prefetcher
 from tap_claude_developer.streams.base import AdminStream
+from tap_claude_developer.streams.claude_code import ClaudeCodeUsageStream
 from tap_claude_developer.streams.directory import DIRECTORY_STREAMS
+from tap_claude_developer.streams.rate_limits import RATE_LIMIT_STREAMS
 from tap_claude_developer.streams.usage_cost import USAGE_COST_STREAMS
 from tap_claude_developer.sync_run import SyncRun
 
@@ -27,7 +29,12 @@ if t.TYPE_CHECKING:
 
 
 #: Every stream, in the order a run syncs them (the directory first: reports need its workspaces).
-STREAMS: tuple[type[AdminStream], ...] = (*DIRECTORY_STREAMS, *USAGE_COST_STREAMS)
+STREAMS: tuple[type[AdminStream], ...] = (
+    *DIRECTORY_STREAMS,
+    ClaudeCodeUsageStream,
+    *RATE_LIMIT_STREAMS,
+    *USAGE_COST_STREAMS,
+)
 
 
 class _RedactKeys(logging.Filter):
