@@ -36,6 +36,34 @@ USAGE_DIMENSIONS = (
 )
 USAGE_DEFAULT_GROUP_BY = tuple(dimension for dimension in USAGE_DIMENSIONS if dimension != "speed")
 COST_DIMENSIONS = ("workspace_id", "description")
+#: admin-api.md §5.12 (Usage and Cost Analytics API): at most 5 dimensions a query; cost also
+#: takes cost_type and token_type, which do not count toward the 5.
+ANALYTICS_DIMENSIONS = (
+    "actor",
+    "actor_type",
+    "agent_id",
+    "api_key_id",
+    "claude_tag_category",
+    "claude_tag_user_id",
+    "context_window",
+    "deployment_id",
+    "environment_id",
+    "inference_geo",
+    "model",
+    "organization_id",
+    "product",
+    "rbac_group_id",
+    "service_tier",
+    "session_id",
+    "slack_channel_id",
+    "speed",
+    "user_profile_id",
+    "workspace_id",
+)
+ANALYTICS_COST_ONLY = ("cost_type", "token_type")
+ANALYTICS_MAX_GROUP_BY = 5
+ANALYTICS_USAGE_DEFAULT_GROUP_BY = ("model", "workspace_id", "api_key_id")
+ANALYTICS_COST_DEFAULT_GROUP_BY = (*ANALYTICS_USAGE_DEFAULT_GROUP_BY, *ANALYTICS_COST_ONLY)
 
 SETTINGS = th.PropertiesList(
     th.Property(
@@ -185,6 +213,39 @@ SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "analytics_lookback_days",
+        th.IntegerType(minimum=0, maximum=365),
+        default=30,
+        title="Lookback for analytics_usage and analytics_cost (days)",
+        description=(
+            "Each run re-reads this many days before the bookmark of the opt-in Analytics API "
+            "streams, because their values may be revised for up to 30 days. Re-read rows replace "
+            "the old ones in the target."
+        ),
+    ),
+    th.Property(
+        "analytics_usage_group_by",
+        th.ArrayType(th.StringType(allowed_values=list(ANALYTICS_DIMENSIONS))),
+        default=list(ANALYTICS_USAGE_DEFAULT_GROUP_BY),
+        title="Dimensions of analytics_usage",
+        description=(
+            "What analytics_usage rows are broken down by: at most 5 dimensions of the Analytics "
+            "API, each once ([] = one total a day). Changing this changes what a row is: rows "
+            "keyed by other dimensions stay as they were."
+        ),
+    ),
+    th.Property(
+        "analytics_cost_group_by",
+        th.ArrayType(th.StringType(allowed_values=[*ANALYTICS_DIMENSIONS, *ANALYTICS_COST_ONLY])),
+        default=list(ANALYTICS_COST_DEFAULT_GROUP_BY),
+        title="Dimensions of analytics_cost",
+        description=(
+            "What analytics_cost rows are broken down by: at most 5 dimensions of the Analytics "
+            "API, plus cost_type and token_type, which do not count toward the 5 (with either, "
+            "the API gives no request count)."
+        ),
+    ),
+    th.Property(
         "emit_activate_version_messages",
         th.BooleanType,
         default=True,
@@ -316,6 +377,22 @@ def _date_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     return errors
 
 
+def _analytics_group_by_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """The Analytics API's own limits on group_by[] (admin-api.md §5.12), so no run ends in a 400."""
+    errors: list[str] = []
+    for name in ("analytics_usage_group_by", "analytics_cost_group_by"):
+        value = config.get(name)
+        if not isinstance(value, list):
+            continue  # absent, or already reported as the wrong type
+        counted = [item for item in value if item not in ANALYTICS_COST_ONLY]
+        if len(counted) > ANALYTICS_MAX_GROUP_BY:
+            extra = " (cost_type and token_type do not count)" if name == "analytics_cost_group_by" else ""
+            errors.append(f"{name} may list at most {ANALYTICS_MAX_GROUP_BY} dimensions{extra}.")
+        if "claude_tag_user_id" in value and "rbac_group_id" in value:
+            errors.append(f"{name} cannot combine claude_tag_user_id with rbac_group_id (the API refuses it).")
+    return errors
+
+
 def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
     """Every problem with ``config``, one line each, without echoing any value."""
     properties: dict[str, t.Any] = schema.get("properties", {})
@@ -332,6 +409,7 @@ def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[st
         if name in properties and name not in {"admin_api_keys", "api_url"}:
             errors += _schema_errors(name, value, properties[name])
     errors += _date_errors(config)
+    errors += _analytics_group_by_errors(config)
     for name in ("anthropic_version", "user_agent"):
         value = config.get(name)
         if isinstance(value, str) and (not value.strip() or "\n" in value or "\r" in value):

@@ -17,6 +17,7 @@ from tap_claude_developer import settings
 from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
 from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.prefetch import Prefetcher
+from tap_claude_developer.streams.analytics import ANALYTICS_STREAMS
 from tap_claude_developer.streams.base import AdminStream
 from tap_claude_developer.streams.claude_code import ClaudeCodeUsageStream
 from tap_claude_developer.streams.directory import DIRECTORY_STREAMS
@@ -34,6 +35,7 @@ STREAMS: tuple[type[AdminStream], ...] = (
     ClaudeCodeUsageStream,
     *RATE_LIMIT_STREAMS,
     *USAGE_COST_STREAMS,
+    *ANALYTICS_STREAMS,  # opt-in: not selected by default
 )
 
 

@@ -12,6 +12,30 @@ import pytest
 ADMIN = "sk-ant-admin01-" + "A" * 80 + "-Zq9sAA"
 OTHER_ADMIN = "sk-ant-admin01-" + "B" * 80 + "-Wx3kAA"
 STANDARD = "sk-ant-api03-" + "C" * 80 + "-Pn4tAA"
+ANALYTICS_DIMENSIONS = ", ".join(
+    [
+        "actor",
+        "actor_type",
+        "agent_id",
+        "api_key_id",
+        "claude_tag_category",
+        "claude_tag_user_id",
+        "context_window",
+        "deployment_id",
+        "environment_id",
+        "inference_geo",
+        "model",
+        "organization_id",
+        "product",
+        "rbac_group_id",
+        "service_tier",
+        "session_id",
+        "slack_channel_id",
+        "speed",
+        "user_profile_id",
+        "workspace_id",
+    ]
+)
 
 #: (config, the exact error lines the tap prints, in order)
 BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
@@ -93,6 +117,44 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
         ["cost_group_by may list only: workspace_id, description."],
     ),
     ({"admin_api_keys": [ADMIN], "cost_group_by": [None]}, ["cost_group_by may list only: workspace_id, description."]),
+    ({"admin_api_keys": [ADMIN], "analytics_lookback_days": 366}, ["analytics_lookback_days must be from 0 to 365."]),
+    ({"admin_api_keys": [ADMIN], "analytics_lookback_days": None}, ["analytics_lookback_days must not be null."]),
+    (
+        {"admin_api_keys": [ADMIN], "analytics_usage_group_by": ["model", "cost_type"]},
+        [f"analytics_usage_group_by may list only: {ANALYTICS_DIMENSIONS}."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "analytics_cost_group_by": ["model", "model"]},
+        ["analytics_cost_group_by lists the same value twice."],
+    ),
+    (
+        {
+            "admin_api_keys": [ADMIN],
+            "analytics_usage_group_by": ["actor", "actor_type", "model", "workspace_id", "api_key_id", "product"],
+        },
+        ["analytics_usage_group_by may list at most 5 dimensions."],
+    ),
+    (
+        # cost_type and token_type do not count toward the 5, a sixth dimension does.
+        {
+            "admin_api_keys": [ADMIN],
+            "analytics_cost_group_by": [
+                "cost_type",
+                "model",
+                "workspace_id",
+                "api_key_id",
+                "speed",
+                "token_type",
+                "actor",
+                "product",
+            ],
+        },
+        ["analytics_cost_group_by may list at most 5 dimensions (cost_type and token_type do not count)."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "analytics_usage_group_by": ["rbac_group_id", "claude_tag_user_id"]},
+        ["analytics_usage_group_by cannot combine claude_tag_user_id with rbac_group_id (the API refuses it)."],
+    ),
     (
         {"admin_api_keys": [STANDARD, "  "], "page_size": 0},
         [

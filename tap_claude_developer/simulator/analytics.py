@@ -203,11 +203,11 @@ def _pick_actor(rng: random.Random, org: OrgState, seed: int, key: Json | None, 
     roll = rng.random()
     if key is not None and roll < 0.6:
         return {"type": "api_actor", "api_key_id": key["id"]}
-    if roll < 0.9 and users:
+    if roll < 0.85 and users:
         return _user_actor(rng.choice(users))
-    if roll < 0.95:
+    if roll < 0.9:
         return rng.choice(_former_users(seed, org))
-    return rng.choice([*_federated(seed, org), None])
+    return rng.choice([*_federated(seed, org), None, None])  # None: an identity the API cannot render
 
 
 def _user_actor(user: Json) -> Json:
