@@ -391,3 +391,11 @@ def test_unreadable_rows_name_the_stream_and_the_field(changes: dict[str, t.Any]
     with pytest.raises(SchemaDriftError) as caught:
         usage_record({**ROW, **changes}, "org", DAY, PATH)
     assert message in str(caught.value)
+
+
+def test_a_bookmark_older_than_the_default_start_is_resumed_from_not_skipped(sim: Simulator) -> None:
+    """Without start_date, the 30-day default is for a first run only: a tap paused for two months
+    resumes at its bookmark (minus the lookback) instead of silently skipping the gap."""
+    marks = {org.id: "2026-10-01T00:00:00Z" for org in sim.orgs}
+    sync(sim, state_with(marks), end_date="2026-10-05", lookback_days=1)
+    assert requested_days(sim, 0) == [day.isoformat() for day in days("2026-09-30", "2026-10-04")]

@@ -66,13 +66,14 @@ class ReportStream(AdminStream):
         """``[start, end)`` for ``org``, snapped outward to whole buckets of ``width``; may be empty."""
         now = utc_now()
         configured_start = self.config.get("start_date")
-        start = (
-            parse_utc(configured_start)
-            if configured_start
-            else floor_to(now, BUCKETS["1d"]) - dt.timedelta(days=DEFAULT_START_DAYS)
-        )
-        if (mark := self.bookmark(org)) is not None:
-            start = max(start, mark - dt.timedelta(days=int(self.config[self.lookback_setting])))
+        mark = self.bookmark(org)
+        resume = None if mark is None else mark - dt.timedelta(days=int(self.config[self.lookback_setting]))
+        if configured_start:
+            start = parse_utc(configured_start) if resume is None else max(parse_utc(configured_start), resume)
+        elif resume is not None:  # the 30-day default is for a first run: a pause must not leave a gap
+            start = resume
+        else:
+            start = floor_to(now, BUCKETS["1d"]) - dt.timedelta(days=DEFAULT_START_DAYS)
         configured_end = self.config.get("end_date")
         end = min(parse_utc(configured_end), now) if configured_end else now
         start, end = floor_to(start, width), ceil_to(end, width)
