@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
 import typing as t
+from pathlib import Path
 
 import pytest
 import requests
@@ -129,7 +135,10 @@ def test_claude_code_rows_are_distinct_deterministic_and_varied(sim: Simulator) 
     ]
     assert len(set(keys)) == len(keys) == 30 * 25
     assert {r["actor"]["type"] for r in rows} == {"user_actor", "api_actor"}
-    assert {(r["customer_type"], r["subscription_type"]) for r in rows} == {("api", None), ("subscription", "enterprise")}
+    assert {(r["customer_type"], r["subscription_type"]) for r in rows} == {
+        ("api", None),
+        ("subscription", "enterprise"),
+    }
     assert {r["is_remote"] for r in rows} == {True, False}
     amounts = [m["estimated_cost"]["amount"] for r in rows for m in r["model_breakdown"]]
     assert {type(a) for a in amounts} == {int, float}
@@ -217,3 +226,27 @@ def test_legacy_shape_has_group_type_and_no_group() -> None:
     assert all("group" not in e and "group_type" in e for e in workspace_entries)
     with pytest.raises(ValueError, match="rate_limit_shape"):
         Simulator(SPECS, rate_limit_shape="old")  # type: ignore[arg-type]
+
+
+def test_cli_sizes_the_claude_code_report_and_serves_the_older_rate_limit_shape(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    command = [
+        sys.executable, "-m", "tap_claude_developer.simulator", "--port", "0", "--orgs", "1",
+        "--claude-code-rows-per-day", "42", "--legacy-rate-limits", "--ready-file", str(ready),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        info = json.loads(ready.read_text())
+        headers = {"x-api-key": info["admin_api_keys"][0], "anthropic-version": "2023-06-01"}
+        two_days_ago = (dt.datetime.now(UTC).date() - dt.timedelta(days=2)).isoformat()
+        params: dict[str, str | int] = {"starting_at": two_days_ago, "limit": 1000}
+        rows = requests.get(info["url"] + CLAUDE_CODE, params=params, headers=headers, timeout=5).json()["data"]
+        assert len(rows) == 42
+        entries = requests.get(info["url"] + RATE_LIMITS, headers=headers, timeout=5).json()["data"]
+        assert [set(e) for e in entries] == [{"type", "id", "group_type", "models", "limits"}] * 8
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

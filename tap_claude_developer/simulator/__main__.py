@@ -21,7 +21,7 @@ from types import FrameType
 from .core import Simulator
 from .data import default_org_specs
 
-_SIZE_FLAGS = ("users", "invites", "workspaces", "members_per_workspace", "api_keys")
+_SIZE_FLAGS = ("users", "invites", "workspaces", "members_per_workspace", "api_keys", "claude_code_rows_per_day")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         "--legacy-api-keys",
         action="store_true",
         help="serve API keys in the Aug-2026 shape (workspace_id + principal{id,type})",
+    )
+    parser.add_argument(
+        "--legacy-rate-limits",
+        action="store_true",
+        help="serve rate-limit entries in the Aug-2026 shape (group_type instead of group{type,id,display_name})",
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
     parser.add_argument("--ready-file", type=Path, default=None, help="JSON written once listening")
@@ -74,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs,
         seed=args.seed,
         api_key_shape="legacy" if args.legacy_api_keys else "current",
+        rate_limit_shape="legacy" if args.legacy_rate_limits else "current",
         latency=args.latency,
     )
     stop = threading.Event()
