@@ -21,7 +21,16 @@ from types import FrameType
 from .core import Simulator
 from .data import default_org_specs
 
-_SIZE_FLAGS = ("users", "invites", "workspaces", "members_per_workspace", "api_keys", "claude_code_rows_per_day")
+_SIZE_FLAGS = (
+    "users",
+    "invites",
+    "workspaces",
+    "members_per_workspace",
+    "api_keys",
+    "claude_code_rows_per_day",
+    "usage_events_per_day",
+    "code_executions_per_day",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
