@@ -471,7 +471,7 @@ def test_an_organization_that_fails_mid_window_keeps_its_bookmark(sim: Simulator
             "messages_usage": {"partitions": [partition(globex, "2026-08-31T00:00:00Z")]},
         }
     }
-    # The second of Globex's three chunks fails for good.
+    # Globex's window takes three chunks; every request after its first fails for good.
     sim.add_fault(Fault(path=USAGE, org_index=1, after=1, status=500, times=None))
     run = run_reports(sim, state, start_date="2026-09-01", end_date="2026-11-30", lookback_days=0, max_retries=0)
     assert len(run.failures) == 1
