@@ -23,6 +23,8 @@ import pytest
 from tap_claude_developer.simulator import OrgSpec, Simulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Part of every Meltano state id: Meltano keeps state between test sessions in .meltano/.
+SESSION = uuid.uuid4().hex[:8]
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 #: Three organizations, small enough for quick runs, large enough for several pages of nothing.
@@ -79,7 +81,7 @@ class Meltano:
 
     def run(self, *blocks: str, state_id_suffix: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         """``meltano run BLOCKS`` with its own state id, so tests never share state with each other or a user."""
-        return self("run", f"--state-id-suffix={state_id_suffix}", *blocks, env=env)
+        return self("run", f"--state-id-suffix={state_id_suffix}-{SESSION}", *blocks, env=env)
 
 
 def explain(result: subprocess.CompletedProcess[str], lines: int = 30) -> str:
