@@ -70,8 +70,8 @@ def fmt_ts(dt: datetime) -> str:
 
 
 def parse_ts(text: str) -> datetime:
-    """Inverse of `fmt_ts`."""
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    """Inverse of `fmt_ts` (fromisoformat: strptime is ~20x slower, and this runs per item)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def base62(number: int, width: int) -> str:
@@ -678,8 +678,9 @@ def _api_keys(
     plans.sort(key=lambda p: p[0])
 
     result = []
+    joined = [(parse_ts(u["added_at"]), u) for u in users]
     for created, kind, status, ws_id in plans:
-        earlier_users = [u for u in users if parse_ts(u["added_at"]) < created]
+        earlier_users = [u for added, u in joined if added < created]
         creator = rng.choice(earlier_users) if earlier_users else None
         scope: Json = {"type": "workspace", "workspace_id": ws_id}
         principal: Json | None = None
