@@ -371,6 +371,16 @@ def test_windows_are_clamped_to_what_the_api_serves(
     assert f"starts at {first_start}" in said[0]
 
 
+def test_a_window_wholly_before_2026_makes_no_request(sim: Simulator) -> None:
+    sim.clear_requests()
+    run = run_tap(config_for(sim, start_date="2025-10-01", end_date="2025-12-31"), streams=STREAMS)
+    assert run.failures == []
+    assert [r for r in sim.requests if "/analytics/" in r.path] == []
+    assert run.records("analytics_usage") == run.records("analytics_cost") == []
+    partitions = run.last_state["bookmarks"]["analytics_usage"]["partitions"]
+    assert partitions == [{"context": {"organization_id": org.id}} for org in sim.orgs]  # no bookmark invented
+
+
 # --------------------------------------------------------------------------- incremental runs
 
 

@@ -415,6 +415,7 @@ def _query(request: Request, report: str, default_end: dt.datetime | None) -> Qu
         raise ApiError(400, "starting_at: Field required")
     if start < EARLIEST:
         raise ApiError(400, "starting_at: must be no earlier than 2026-01-01T00:00:00Z")
+    # UNCERTAIN: "within the last 365 days" is taken as 365 x 24 hours before now, to the second.
     if start < now - MAX_LOOKBACK:
         raise ApiError(400, "starting_at: must be within the last 365 days")
     width_name = request.param("time_bucket_width")
