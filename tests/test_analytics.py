@@ -496,3 +496,60 @@ def test_five_dimensions_plus_cost_type_and_token_type_are_accepted_end_to_end(s
         records = run.records(stream)
         assert len({(r["organization_id"], r["starting_at"], r["group_key"]) for r in records}) == len(records)
         assert set(json.loads(records[0]["group_key"])) >= set(five)
+
+
+# --------------------------------------------------------------------------- the simulator's refusals (§5.12)
+
+GOOD = {
+    "starting_at": "2026-11-02T00:00:00Z",
+    "ending_at": "2026-12-03T00:00:00Z",
+    "time_bucket_width": "1d",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "headers", "message"),
+    [
+        ({}, {"anthropic-beta": "fast-mode-2026-02-01"}, "This endpoint is in beta"),
+        ({"starting_at": "2025-12-31T23:59:59Z"}, {}, "starting_at: must be no earlier than 2026-01-01T00:00:00Z"),
+        ({"starting_at": "2026-11-02T00:00:00"}, {}, "starting_at: must carry a time zone"),
+        ({"ending_at": None}, {}, "ending_at: required when time_bucket_width is set"),
+        ({"ending_at": "2026-12-03T00:00:01Z"}, {}, "ending_at: the range may span at most 31 days"),
+        ({"ending_at": "2026-11-01T00:00:00Z"}, {}, "ending_at: must be after starting_at"),
+        ({"time_bucket_width": "1m", "ending_at": "2026-11-03T00:01:00Z"}, {}, "at most 24 hours"),
+        ({"time_bucket_width": "1w"}, {}, "time_bucket_width: expected one of 1d, 1h, 1m"),
+        ({"group_by[]": ["model", "actor", "product", "speed", "workspace_id", "api_key_id"]}, {}, "at most 5"),
+        ({"group_by[]": ["cost_type"]}, {}, "group_by[]: invalid value"),
+        ({"group_by[]": ["rbac_group_id", "claude_tag_user_id"]}, {}, "cannot be combined"),
+        ({"limit": "0"}, {}, "limit: Input should be an integer from 1 to 1000"),
+        ({"limit": "1001"}, {}, "limit: Input should be an integer from 1 to 1000"),
+        ({"order_by": "amount"}, {}, "order_by: expected one of total_tokens"),
+        ({"order": "up"}, {}, "order: expected asc or desc"),
+        ({"exclude_deleted_users": "true"}, {}, "exclude_deleted_users: requires group_by[]=actor"),
+        ({"page": "page_bm90LWEtdG9rZW4="}, {}, "page: invalid page token"),
+    ],
+)
+def test_the_simulator_refuses_what_the_api_refuses(
+    sim: Simulator, change: dict[str, t.Any], headers: dict[str, str], message: str
+) -> None:
+    import requests
+
+    org = sim.orgs[0]
+    sent = {"x-api-key": org.key, "anthropic-version": "2023-06-01", "anthropic-beta": analytics.BETA, **headers}
+    params = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    answer = requests.get(sim.url + "/v1/organizations/analytics/usage", params=params, headers=sent, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["type"] == "invalid_request_error"
+    assert message in answer.json()["error"]["message"]
+
+
+def test_the_simulator_refuses_a_start_more_than_365_days_back() -> None:
+    import requests
+
+    later = dt.datetime(2027, 6, 15, 10, 0, tzinfo=UTC)
+    with Simulator([OrgSpec("Solo", users=2, invites=0, workspaces=1, api_keys=1)], seed=1, now=later) as sim:
+        sent = {"x-api-key": sim.orgs[0].key, "anthropic-version": "2023-06-01", "anthropic-beta": analytics.BETA}
+        url = sim.url + "/v1/organizations/analytics/cost"
+        for start, status in (("2026-06-15T09:59:59Z", 400), ("2026-06-15T10:00:00Z", 200)):
+            answer = requests.get(url, params={"starting_at": start}, headers=sent, timeout=10)
+            assert answer.status_code == status, start
