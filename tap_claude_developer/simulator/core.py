@@ -56,6 +56,7 @@ class Simulator:
         rate_limit_shape: RateLimitShape = "current",
         latency: float = 0.0,
         now: datetime | None = None,
+        cache_responses: bool = False,
     ) -> None:
         if api_key_shape not in ("current", "legacy"):
             raise ValueError("api_key_shape must be 'current' or 'legacy'")
@@ -67,6 +68,9 @@ class Simulator:
         self.api_key_shape: ApiKeyShape = api_key_shape
         self.rate_limit_shape: RateLimitShape = rate_limit_shape
         self.latency = latency
+        # Benchmarks only: answers are frozen at their first serving (the clock, mutations and
+        # faults no longer change them), so generating big reports costs once, not once a run.
+        self.response_cache: dict[tuple[object, ...], bytes] | None = {} if cache_responses else None
         self.lock = threading.RLock()
         self._clock = utc(now) if now is not None else None
         start = self.now()
