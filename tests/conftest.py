@@ -83,6 +83,12 @@ class Meltano:
         """``meltano run BLOCKS`` with its own state id, so tests never share state with each other or a user."""
         return self("run", f"--state-id-suffix={state_id_suffix}-{SESSION}", *blocks, env=env)
 
+    def state(self, job: str, state_id_suffix: str) -> dict[str, t.Any]:
+        """The state Meltano stored for ``job`` (e.g. tap-claude-developer-to-target-postgres) run by ``run``."""
+        result = self("state", "get", f"dev:{job}:{state_id_suffix}-{SESSION}", env={})
+        assert result.returncode == 0, explain(result)
+        return t.cast(dict[str, t.Any], json.loads(result.stdout))
+
 
 def explain(result: subprocess.CompletedProcess[str], lines: int = 30) -> str:
     """A Meltano run's error lines and the end of its output (metrics left out), for assertion messages."""

@@ -134,8 +134,7 @@ def loads(sim: Simulator, meltano: Meltano, pg: t.Any, pg_schema: str) -> Loads:
         )
         assert result.returncode == 0, explain(result)
         snapshots.append(snapshot(pg, pg_schema))
-        state = meltano("state", "get", f"dev:tap-claude-developer-to-target-postgres:{pg_schema}", env={})
-        states.append(json.loads(state.stdout) if state.returncode == 0 and state.stdout.strip() else {})
+        states.append(meltano.state("tap-claude-developer-to-target-postgres", pg_schema))
     column_types = {
         (table, column): data_type
         for table, column, data_type in pg.execute(
