@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import random
 import typing as t
 
@@ -11,15 +12,21 @@ import pytest
 from tap_claude_developer import client as client_module
 from tap_claude_developer.client import RequestBudget
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
+from tap_claude_developer.tap import TapClaudeDeveloper
 from tests.fakes import FakeClock
 from tests.helpers import DIRECTORY, Run, config_for, run_tap
 
 SPECS = [
-    OrgSpec("Acme", users=2100, invites=40, workspaces=6, members_per_workspace=5, api_keys=30),
+    OrgSpec(
+        "Acme", users=2100, invites=40, workspaces=6, members_per_workspace=5, api_keys=30, claude_code_rows_per_day=30
+    ),
     OrgSpec("Globex", users=300, invites=12, workspaces=4, members_per_workspace=4, api_keys=12),
     OrgSpec("Initech", users=80, invites=5, workspaces=3, members_per_workspace=3, api_keys=6),
     OrgSpec("Umbrella", users=10, invites=1, workspaces=1, members_per_workspace=2, api_keys=2),
 ]
+NOW = dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.timezone.utc)
+#: Every stream, the opt-in Analytics ones included, over a fixed window of the simulator's clock.
+EVERYTHING = {"start_date": "2026-10-01", "end_date": NOW.isoformat()}
 
 
 def comparable(run: Run) -> list[dict[str, t.Any]]:
@@ -29,7 +36,7 @@ def comparable(run: Run) -> list[dict[str, t.Any]]:
 
 @pytest.fixture(scope="module")
 def sim() -> t.Iterator[Simulator]:
-    with Simulator(SPECS, seed=17) as simulator:
+    with Simulator(SPECS, seed=17, now=NOW) as simulator:
         yield simulator
 
 
@@ -37,19 +44,33 @@ def jitter_faults(sim: Simulator, seed: int) -> None:
     """Slow down random requests so that chains finish in a different order each time."""
     rng = random.Random(seed)
     sim.clear_faults()
-    for path in ("/users$", "/invites$", "/members$", "/api_keys$", "/workspaces$", "/me$"):
+    for path in (
+        "/users$",
+        "/invites$",
+        "/members$",
+        "/api_keys$",
+        "/workspaces$",
+        "/me$",
+        "/usage_report/",
+        "/cost_report$",
+        "/rate_limits$",
+        "/analytics/",
+    ):
         for org_index in range(len(SPECS)):
             sim.add_fault(Fault(path=path, kind="slow", delay=rng.random() * 0.03, org_index=org_index, times=None))
 
 
 def test_output_is_identical_at_concurrency_1_4_and_16(sim: Simulator) -> None:
+    streams = list(TapClaudeDeveloper(config=config_for(sim), parse_env_config=False).streams)
     runs = {}
     for seed, concurrency in enumerate((1, 4, 16)):
         jitter_faults(sim, seed)
-        runs[concurrency] = comparable(
-            run_tap(config_for(sim, concurrency=concurrency, page_size=100), streams=DIRECTORY)
-        )
-    assert len(runs[1]) > 2600
+        config = config_for(sim, concurrency=concurrency, page_size=100, **EVERYTHING)
+        run = run_tap(config, streams=streams)
+        assert run.failures == []
+        runs[concurrency] = comparable(run)
+    assert {m["stream"] for m in runs[1] if m["type"] == "RECORD"} == set(streams)  # every stream had rows
+    assert len(runs[1]) > 4000
     assert runs[4] == runs[1]
     assert runs[16] == runs[1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -14,17 +15,22 @@ import pytest
 from tap_claude_developer.simulator import OrgSpec, Simulator
 
 SPECS = [
-    OrgSpec("Acme", users=2300, invites=6, workspaces=3, members_per_workspace=4, api_keys=8),
+    OrgSpec(
+        "Acme", users=2300, invites=6, workspaces=3, members_per_workspace=4, api_keys=8, claude_code_rows_per_day=40
+    ),
     OrgSpec("Globex", users=60, invites=4, workspaces=2, members_per_workspace=3, api_keys=5),
     OrgSpec("Initech", users=30, invites=2, workspaces=1, members_per_workspace=2, api_keys=3),
 ]
+NOW = dt.datetime(2026, 11, 20, 15, 30, tzinfo=dt.timezone.utc)
+#: Reports over a fixed window of the simulator's fixed clock, so every run sees the same data.
+WINDOW = {"start_date": "2026-10-25", "end_date": NOW.isoformat()}
 Message = dict[str, t.Any]
 Trigger = t.Callable[[list[Message]], bool]
 
 
 @pytest.fixture(scope="module")
 def sim() -> t.Iterator[Simulator]:
-    with Simulator(SPECS, seed=13, latency=0.005) as simulator:
+    with Simulator(SPECS, seed=13, latency=0.005, now=NOW) as simulator:
         yield simulator
 
 
@@ -81,6 +87,10 @@ def records_of(messages: list[Message]) -> int:
     return sum(m["type"] == "RECORD" for m in messages)
 
 
+def records_of_stream(stream: str, count: int) -> Trigger:
+    return lambda seen: sum(m["type"] == "RECORD" and m["stream"] == stream for m in seen) == count
+
+
 def first_record_of_second_org(messages: list[Message]) -> bool:
     orgs = [m["record"]["organization_id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "users"]
     return len(set(orgs)) == 2
@@ -95,6 +105,9 @@ KILL_POINTS: dict[str, Trigger] = {
     "between streams (after an ACTIVATE_VERSION)": lambda seen: (
         seen[-1]["type"] == "ACTIVATE_VERSION" and seen[-1]["stream"] == "invites"
     ),
+    "inside an incremental report (Claude Code, day by day)": records_of_stream("claude_code_usage", 500),
+    "inside messages_usage": records_of_stream("messages_usage", 100),
+    "inside cost_report": records_of_stream("cost_report", 50),
 }
 
 
