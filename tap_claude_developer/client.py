@@ -32,6 +32,29 @@ BARE_429_RETRIES = 2
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 
+class PageMarks(msgspec.Struct):
+    """The paging fields of a response. Reading only these still checks that the body is JSON."""
+
+    has_more: t.Any = None
+    last_id: t.Any = None
+    next_page: t.Any = None
+
+
+_MARKS = msgspec.json.Decoder(PageMarks)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body kept as bytes until it is read: pages waiting in buffers stay small."""
+
+    raw: bytes
+    marks: PageMarks
+
+    def json(self) -> t.Any:
+        """The body, with floats as Decimal so money stays exact."""
+        return _DECODER.decode(self.raw)
+
+
 def redact(text: str) -> str:
     """Replace anything key-shaped with a marker and fold the text onto one line."""
     return " ".join(KEY_PATTERN.sub("[redacted key]", text).split())
@@ -94,6 +117,10 @@ class ApiError(Exception):
         return self.status == 401
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, *, hint: bool = True) -> str:
+        """One line: endpoint, status, the API's error type and message, request id, next step."""
         what = f"HTTP {self.status}" if self.status else "no usable response"
         if self.error_type:
             what += f" {self.error_type}"
@@ -102,7 +129,7 @@ class ApiError(Exception):
             text += f": {self.message}"
         if self.request_id:
             text += f" (request_id {self.request_id})"
-        if self.hint:
+        if hint and self.hint:
             text += f". {self.hint}"
         return text
 
@@ -249,10 +276,8 @@ class AdminApiClient:
         path: str,
         params: t.Sequence[tuple[str, str]] = (),
         headers: t.Sequence[tuple[str, str]] = (),
-    ) -> t.Any:
+    ) -> Body:
         """GET ``path`` with the key at ``key_index`` (and extra ``headers``, e.g. anthropic-beta).
-
-        Returns the decoded JSON body (floats as Decimal, so money stays exact).
 
         Retries what can succeed later; raises :class:`ApiError` for everything else.
         """
@@ -274,7 +299,7 @@ class AdminApiClient:
             else:
                 if response.status_code == 200:
                     try:
-                        return _DECODER.decode(response.content)
+                        return Body(response.content, _MARKS.decode(response.content))
                     except msgspec.DecodeError:
                         kind = response.headers.get("content-type", "unknown content type")
                         failure = ApiError(path, 200, message=f"unreadable JSON body ({kind})")
@@ -301,6 +326,10 @@ class AdminApiClient:
                 wait = min(wait + self.clock.jitter(min(wait, 1.0)), self._max_retry_wait)
                 budget.hold_until(self.clock.now() + wait)
             LOGGER.warning(
-                "Retrying in %.1fs (attempt %d of %d): %s", wait, attempt + 1, self._max_retries + 1, failure
+                "Retrying in %.1fs (attempt %d of %d): %s",
+                wait,
+                attempt + 1,
+                self._max_retries + 1,
+                failure.describe(hint=False),
             )
             self.clock.sleep(wait)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_claude_developer.client import AdminApiClient, ApiError
+from tap_claude_developer.client import AdminApiClient, ApiError, Body, PageMarks
 
 #: More pages than this in one chain means the API is looping (10M items at 1000 a page).
 MAX_PAGES_PER_CHAIN = 10_000
@@ -44,19 +44,19 @@ class PaginationError(ApiError):
         return f"GET {self.path} stopped: {self.message}; the API's paging is inconsistent"
 
 
-def next_cursor(scheme: Cursor, page: t.Mapping[str, t.Any], path: str) -> tuple[str, str] | None:
+def next_cursor(scheme: Cursor, page: PageMarks, path: str) -> tuple[str, str] | None:
     """The parameter that fetches the page after ``page``, or None at the end."""
     if scheme == "none":
         return None
     if scheme == "id":
-        if not page.get("has_more"):
+        if not page.has_more:
             return None
-        if not page.get("last_id"):
+        if not page.last_id:
             raise PaginationError(path, None, message="the API said has_more but gave no last_id")
-        return ("after_id", str(page["last_id"]))
-    token = page.get("next_page")
+        return ("after_id", str(page.last_id))
+    token = page.next_page
     if scheme == "report":
-        if not page.get("has_more"):
+        if not page.has_more:
             return None
         if not token:
             raise PaginationError(path, None, message="the API said has_more but gave no next_page")
@@ -64,8 +64,8 @@ def next_cursor(scheme: Cursor, page: t.Mapping[str, t.Any], path: str) -> tuple
     return ("page", str(token)) if token else None
 
 
-def walk(client: AdminApiClient, chain: Chain) -> t.Iterator[t.Any]:
-    """Yield every page of ``chain``, stopping on a repeated cursor instead of looping."""
+def walk(client: AdminApiClient, chain: Chain) -> t.Iterator[Body]:
+    """Yield every page of ``chain`` (unread), stopping on a repeated cursor instead of looping."""
     params = list(chain.params)
     seen: set[str] = set()
     for _ in range(MAX_PAGES_PER_CHAIN):
@@ -76,7 +76,7 @@ def walk(client: AdminApiClient, chain: Chain) -> t.Iterator[t.Any]:
                 return
             raise
         yield page
-        step = next_cursor(chain.cursor, page, chain.path)
+        step = next_cursor(chain.cursor, page.marks, chain.path)
         if step is None:
             return
         if step[1] in seen:

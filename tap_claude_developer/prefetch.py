@@ -2,7 +2,7 @@
 
 The output of a run must not depend on timing, so the consumer always reads chains in the
 order they were planned; concurrency only lets later chains download while earlier ones are
-being emitted. Each chain buffers at most a few pages and at most ``2 * workers`` chains run
+being emitted. Each chain buffers at most a few pages and at most ``workers + 2`` chains run
 ahead, so memory stays flat however large the sync.
 """
 
@@ -98,7 +98,7 @@ class Prefetcher:
                 yield chain, pages
                 pages.close()
             return
-        window = self.workers * 2
+        window = self.workers + 2
         started: list[tuple[C, _Buffer[P]]] = []
         pending = iter(chains)
         exhausted = False

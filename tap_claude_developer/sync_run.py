@@ -10,7 +10,7 @@ import logging
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_claude_developer.client import AdminApiClient, ApiError, redact
+from tap_claude_developer.client import AdminApiClient, ApiError, Body, redact
 from tap_claude_developer.pagination import Chain, walk
 from tap_claude_developer.prefetch import Prefetcher
 
@@ -62,7 +62,7 @@ class SyncRun:
         self._organizations: list[Organization] | None = None
         self._by_id: dict[str, Organization] = {}
         #: Pages of small listings that several streams need (workspaces), fetched once a run.
-        self._kept: dict[Chain, list[t.Any] | ApiError] = {}
+        self._kept: dict[Chain, list[Body] | ApiError] = {}
 
     def close(self) -> None:
         self.prefetcher.close()
@@ -77,7 +77,7 @@ class SyncRun:
             for chain, pages in self.prefetcher.ordered(chains, lambda c: walk(self.client, c)):
                 who = self.key_labels[chain.org_index]
                 try:
-                    record = next(iter(pages))
+                    record = next(iter(pages)).json()
                     org = Organization(chain.org_index, str(record["id"]), str(record.get("name", "")), record)
                 except ApiError as error:
                     self.failures.append(Failure(who, "organizations", str(error)))
@@ -96,7 +96,7 @@ class SyncRun:
             self._organizations = found
         return self._organizations
 
-    def fetch(self, chain: Chain) -> t.Iterator[t.Any]:
+    def fetch(self, chain: Chain) -> t.Iterator[Body]:
         """The pages of ``chain``: from memory when this run already fetched them, else from the API."""
         if chain.org_index in self._dead:
             first = self._dead[chain.org_index]

@@ -56,7 +56,7 @@ def test_429_waits_exactly_what_retry_after_says(
     sim: Simulator, clock: FakeClock, headers: dict[str, str], wait: float
 ) -> None:
     sim.add_fault(Fault(path=USERS, status=429, headers=headers))
-    page = make_client(sim, clock).get(0, USERS)
+    page = make_client(sim, clock).get(0, USERS).json()
     assert len(page["data"]) == 3
     assert clock.waits == [wait]
     assert users_requests(sim) == 2
@@ -97,7 +97,7 @@ def test_a_429_without_retry_after_gets_two_retries_then_a_clear_error(sim: Simu
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 529, 408])
 def test_server_errors_back_off_exponentially(sim: Simulator, clock: FakeClock, status: int) -> None:
     sim.add_fault(Fault(path=USERS, status=status, times=3))
-    assert len(make_client(sim, clock).get(0, USERS)["data"]) == 3
+    assert len(make_client(sim, clock).get(0, USERS).json()["data"]) == 3
     assert clock.waits == [1.0, 2.0, 4.0]
     assert users_requests(sim) == 4
 
@@ -119,19 +119,19 @@ def test_backoff_is_capped(sim: Simulator, clock: FakeClock) -> None:
 @pytest.mark.parametrize("kind", ["reset", "truncate", "html"])
 def test_broken_responses_are_retried(sim: Simulator, clock: FakeClock, kind: str) -> None:
     sim.add_fault(Fault(path=USERS, kind=kind, times=2))  # type: ignore[arg-type]
-    assert len(make_client(sim, clock).get(0, USERS)["data"]) == 3
+    assert len(make_client(sim, clock).get(0, USERS).json()["data"]) == 3
     assert clock.waits == [1.0, 2.0]
 
 
 def test_a_read_timeout_is_retried(sim: Simulator, clock: FakeClock) -> None:
     sim.add_fault(Fault(path=USERS, kind="slow", delay=1.0))
-    assert len(make_client(sim, clock, timeout=0.2).get(0, USERS)["data"]) == 3
+    assert len(make_client(sim, clock, timeout=0.2).get(0, USERS).json()["data"]) == 3
     assert clock.waits == [1.0]
 
 
 def test_a_non_json_200_is_retried(sim: Simulator, clock: FakeClock) -> None:
     sim.add_fault(Fault(path=USERS, status=200, body="<html>maintenance</html>"))
-    assert len(make_client(sim, clock).get(0, USERS)["data"]) == 3
+    assert len(make_client(sim, clock).get(0, USERS).json()["data"]) == 3
     assert clock.waits == [1.0]
 
 

@@ -16,7 +16,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_claude_developer.client import ApiError
+from tap_claude_developer.client import ApiError, Body
 from tap_claude_developer.pagination import Chain, Cursor
 from tap_claude_developer.prefetch import Pages
 from tap_claude_developer.records import RecordShape
@@ -56,9 +56,9 @@ class RunFeed:
 
     def __init__(self, run: SyncRun, planned: t.Iterator[PlannedChain]) -> None:
         self._chains = run.prefetcher.ordered(planned, lambda item: _pages(run, item))
-        self._next: tuple[PlannedChain, Pages[t.Any]] | None = None
+        self._next: tuple[PlannedChain, Pages[Body]] | None = None
 
-    def take(self, stream: str, org_index: int) -> t.Iterator[tuple[PlannedChain, Pages[t.Any]]]:
+    def take(self, stream: str, org_index: int) -> t.Iterator[tuple[PlannedChain, Pages[Body]]]:
         """The chains of ``stream`` for one organization, as they come."""
         while True:
             if self._next is None:
@@ -72,7 +72,7 @@ class RunFeed:
             yield item
 
 
-def _pages(run: SyncRun, planned: PlannedChain) -> t.Iterator[t.Any]:
+def _pages(run: SyncRun, planned: PlannedChain) -> t.Iterator[Body]:
     if planned.error is not None:
         raise planned.error
     assert planned.chain is not None
@@ -174,9 +174,9 @@ class AdminStream(Stream):
         conform = self._shape.conform
         for planned, pages in self.run.feed.take(self.name, org.index):
             try:
-                for page in pages:
+                for body in pages:
                     chain = t.cast(Chain, planned.chain)
-                    for record in self.records(page, chain, org):
+                    for record in self.records(body.json(), chain, org):
                         yield conform(record, chain.path)
             except ApiError as error:
                 pages.close()

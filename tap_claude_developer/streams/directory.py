@@ -135,8 +135,8 @@ def workspace_ids(stream: AdminStream, org: Organization) -> t.Iterator[str]:
     page_size = stream.config["page_size"]
     stream.run.keep(workspace_listing(other.index, page_size) for other in stream.organizations)
     listing = workspace_listing(org.index, page_size)
-    for page in stream.run.fetch(listing):
-        for item in page_items(page, listing.path):
+    for body in stream.run.fetch(listing):
+        for item in page_items(body.json(), listing.path):
             yield item["id"]
 
 
