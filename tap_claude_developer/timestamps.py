@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 UTC = dt.timezone.utc
+_MICROS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def parse_utc(value: str) -> dt.datetime:
@@ -24,3 +26,8 @@ def to_micros(value: dt.datetime) -> str:
 def to_seconds(value: dt.datetime) -> str:
     """``2026-11-20T10:00:00Z``: report buckets and bookmarks (buckets snap to whole minutes)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_micros(text: str) -> str:
+    """``text`` in the ``to_micros`` form; the API's usual form is kept as is (no parse per record)."""
+    return text if _MICROS.fullmatch(text) else to_micros(parse_utc(text))

@@ -324,7 +324,7 @@ ROW: dict[str, t.Any] = {
         },
     ],
 }
-DAY = dt.datetime(2026, 11, 30, tzinfo=UTC)
+DAY = "2026-11-30T00:00:00Z"  # the requested day, as the stream passes it
 
 
 def test_an_older_row_a_new_tool_and_fractional_cents() -> None:

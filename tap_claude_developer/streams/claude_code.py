@@ -148,7 +148,7 @@ class ClaudeCodeUsageStream(ReportStream):
             day += DAY
 
     def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
-        day = parse_utc(dict(chain.params)["starting_at"])
+        day = to_seconds(parse_utc(dict(chain.params)["starting_at"]))
         for item in page_items(page, chain.path):
             yield usage_record(item, org.id, day, chain.path)
 
@@ -158,7 +158,7 @@ class ClaudeCodeUsageStream(ReportStream):
             self.advance_bookmark(org, self._last_day[org.id])
 
 
-def usage_record(item: dict[str, t.Any], org_id: str, day: dt.datetime, path: str) -> dict[str, t.Any]:
+def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> dict[str, t.Any]:
     """One report row as a flat record; the API's nested objects are kept beside the columns."""
 
     def drift(field: str, problem: str) -> SchemaDriftError:
@@ -260,10 +260,10 @@ def _model(entry: t.Any, drift: _Drift) -> dict[str, t.Any]:
     }
 
 
-def _day(value: object, requested: dt.datetime, drift: _Drift) -> str:
+def _day(value: object, requested: str, drift: _Drift) -> str:
     """The row's day as midnight UTC; the API has served both ``2026-11-30`` and RFC 3339 (§5.9)."""
-    if value is None:
-        return to_seconds(requested)
+    if value is None or value == requested or value == requested[:10]:
+        return requested
     try:
         return to_seconds(floor_to(parse_utc(t.cast(str, value)), DAY))
     except (TypeError, ValueError, AttributeError):

@@ -12,7 +12,7 @@ from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
 from tap_claude_developer.streams.base import JSON_OBJECT, AdminStream, SchemaDriftError, page_items
-from tap_claude_developer.timestamps import parse_utc, to_micros
+from tap_claude_developer.timestamps import as_micros
 
 if t.TYPE_CHECKING:
     from tap_claude_developer.sync_run import Organization
@@ -42,7 +42,7 @@ class DirectoryStream(AdminStream):
             if value is None:
                 continue
             try:
-                record[name] = to_micros(parse_utc(value))
+                record[name] = as_micros(value)
             except (TypeError, ValueError, AttributeError):
                 raise SchemaDriftError(
                     chain.path, 200, message=f"stream '{self.name}' field '{name}' is not an RFC 3339 timestamp"

@@ -105,6 +105,7 @@ class BucketReport(ReportStream):
     def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
         for bucket in page_items(page, chain.path):
             start, end = self._moment(bucket, "starting_at", chain), self._moment(bucket, "ending_at", chain)
+            starting_at, ending_at = to_seconds(start), to_seconds(end)
             results = bucket.get("results")
             if not isinstance(results, list) or not all(isinstance(row, dict) for row in results):
                 raise SchemaDriftError(chain.path, 200, message=f"stream '{self.name}' field 'results' is not a list")
@@ -113,8 +114,8 @@ class BucketReport(ReportStream):
                     **self.row(result, chain),
                     "organization_id": org.id,
                     "bucket_width": self.bucket_width,
-                    "starting_at": to_seconds(start),
-                    "ending_at": to_seconds(end),
+                    "starting_at": starting_at,
+                    "ending_at": ending_at,
                     "group_key": group_key(result, self.group_by),
                 }
             # An empty bucket moves the bookmark too: quiet periods are not read again.
