@@ -159,30 +159,46 @@ class ClaudeCodeUsageStream(ReportStream):
 
 
 def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> dict[str, t.Any]:
-    """One report row as a flat record; the API's nested objects are kept beside the columns."""
+    """One report row as a flat record; the API's nested objects are kept beside the columns.
 
-    def drift(field: str, problem: str) -> SchemaDriftError:
-        return SchemaDriftError(path, 200, message=f"stream 'claude_code_usage' field '{field}' {problem}")
-
+    Runs once per row, and report rows come by the hundred thousand: one pass over the model
+    breakdown collects every total.
+    """
     actor = item.get("actor")
-    if not isinstance(actor, dict):
-        raise drift("actor", "is not an object")
+    if actor.__class__ is not dict:
+        raise _drift(path, "actor", "is not an object")
     # Users are named by email, API keys by name; an actor type of the future by its first text field.
     actor_id = actor.get("email_address") or actor.get("api_key_name")
     actor_id = actor_id or next((v for k, v in actor.items() if k != "type" and isinstance(v, str) and v), None)
     if not isinstance(actor_id, str) or not isinstance(actor.get("type"), str):
-        raise drift("actor", "names no actor (no type, email_address or api_key_name)")
-    metrics = _object(item, "core_metrics", drift)
-    lines = _object(metrics, "lines_of_code", drift)
-    tools = _object(item, "tool_actions", drift)
-    breakdown = [_model(entry, drift) for entry in _list(item, "model_breakdown", drift)]
-    currencies = {entry["estimated_cost"].get("currency") for entry in breakdown} - {None}
+        raise _drift(path, "actor", "names no actor (no type, email_address or api_key_name)")
+    metrics = _object(item, "core_metrics", path)
+    lines = _object(metrics, "lines_of_code", path)
+    tools = _object(item, "tool_actions", path)
+    breakdown = []
+    cents = _ZERO
+    currencies = set()
+    tokens_in = tokens_out = tokens_read = tokens_written = 0
+    for raw in _list(item, "model_breakdown", path):
+        entry = _model(raw, path)
+        cost, tokens = entry["estimated_cost"], entry["tokens"]
+        if cost["amount"] is not None:
+            cents += cost["amount"]
+        if cost.get("currency") is not None:
+            currencies.add(cost["currency"])
+        try:
+            tokens_in += tokens.get("input") or 0
+            tokens_out += tokens.get("output") or 0
+            tokens_read += tokens.get("cache_read") or 0
+            tokens_written += tokens.get("cache_creation") or 0
+        except TypeError:
+            raise _drift(path, "model_breakdown.tokens", "holds a count that is not a number") from None
+        breakdown.append(entry)
     if len(currencies) > 1:
-        raise drift("model_breakdown", "mixes currencies, so its costs cannot be added up")
-    cents = sum((entry["estimated_cost"]["amount"] or decimal.Decimal(0) for entry in breakdown), decimal.Decimal(0))
+        raise _drift(path, "model_breakdown", "mixes currencies, so its costs cannot be added up")
     record: dict[str, t.Any] = {
         "organization_id": org_id,
-        "date": _day(item.get("date"), day, drift),
+        "date": _day(item.get("date"), day, path),
         "actor_type": actor["type"],
         "actor_id": actor_id,
         "actor_email_address": actor.get("email_address"),
@@ -206,65 +222,72 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
         "estimated_cost_usd": cents.scaleb(-2),
         "estimated_cost_currency": next(iter(currencies), None),
         "model_breakdown": breakdown,
+        "input_tokens": tokens_in,
+        "output_tokens": tokens_out,
+        "cache_read_tokens": tokens_read,
+        "cache_creation_tokens": tokens_written,
     }
     for tool in KNOWN_TOOLS:
         counts = tools.get(tool)
-        counts = counts if isinstance(counts, dict) else {}
+        if counts.__class__ is not dict:
+            counts = {}
         record[f"{tool}_accepted"] = counts.get("accepted")
         record[f"{tool}_rejected"] = counts.get("rejected")
-    for kind in TOKEN_KINDS:
-        record[f"{kind}_tokens"] = sum(entry["tokens"].get(kind) or 0 for entry in breakdown)
     return record
 
 
-_Drift = t.Callable[[str, str], SchemaDriftError]
+_ZERO = decimal.Decimal(0)
 
 
-def _object(parent: dict[str, t.Any], name: str, drift: _Drift) -> dict[str, t.Any]:
+def _drift(path: str, field: str, problem: str) -> SchemaDriftError:
+    return SchemaDriftError(path, 200, message=f"stream 'claude_code_usage' field '{field}' {problem}")
+
+
+def _object(parent: dict[str, t.Any], name: str, path: str) -> dict[str, t.Any]:
     value = parent.get(name)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise drift(name, "is not an object")
+        raise _drift(path, name, "is not an object")
     return value
 
 
-def _list(parent: dict[str, t.Any], name: str, drift: _Drift) -> list[t.Any]:
+def _list(parent: dict[str, t.Any], name: str, path: str) -> list[t.Any]:
     value = parent.get(name)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise drift(name, "is not a list")
+        raise _drift(path, name, "is not a list")
     return value
 
 
-def _model(entry: t.Any, drift: _Drift) -> dict[str, t.Any]:
+def _model(entry: t.Any, path: str) -> dict[str, t.Any]:
     """A model_breakdown entry with its amount as an exact Decimal (cents) and the same in dollars."""
     if not isinstance(entry, dict):
-        raise drift("model_breakdown", "holds something other than objects")
-    cost = _object(entry, "estimated_cost", drift)
+        raise _drift(path, "model_breakdown", "holds something other than objects")
+    cost = _object(entry, "estimated_cost", path)
     amount = cost.get("amount")
     # A JSON number in cents (§5.9): the client decodes fractions as Decimal, whole numbers as int.
-    if isinstance(amount, (int, str, decimal.Decimal)) and not isinstance(amount, bool):
+    if amount.__class__ is int or isinstance(amount, (str, decimal.Decimal)):
         try:
             amount = decimal.Decimal(amount)
         except decimal.InvalidOperation:
-            raise drift("model_breakdown.estimated_cost.amount", "is not a number") from None
+            raise _drift(path, "model_breakdown.estimated_cost.amount", "is not a number") from None
     elif amount is not None:
-        raise drift("model_breakdown.estimated_cost.amount", "is not a number")
+        raise _drift(path, "model_breakdown.estimated_cost.amount", "is not a number")
     return {
         **entry,
-        "tokens": _object(entry, "tokens", drift),
+        "tokens": _object(entry, "tokens", path),
         "estimated_cost": {**cost, "amount": amount},
         "estimated_cost_usd": None if amount is None else amount.scaleb(-2),
     }
 
 
-def _day(value: object, requested: str, drift: _Drift) -> str:
+def _day(value: object, requested: str, path: str) -> str:
     """The row's day as midnight UTC; the API has served both ``2026-11-30`` and RFC 3339 (§5.9)."""
     if value is None or value == requested or value == requested[:10]:
         return requested
     try:
         return to_seconds(floor_to(parse_utc(t.cast(str, value)), DAY))
     except (TypeError, ValueError, AttributeError):
-        raise drift("date", "is not a date or an RFC 3339 timestamp") from None
+        raise _drift(path, "date", "is not a date or an RFC 3339 timestamp") from None
