@@ -51,23 +51,26 @@ class Scenario:
     claude_code_rows: int
     usage_events: int
     latency: float
-    memory_orgs: int
-    memory_days: tuple[int, int]  # days of usage for the small and the large memory run
+    #: The memory runs: (organizations, days of usage) small and large, and usage events a day.
+    #: Both fill the window of chains read ahead, with pages of the same size (one org-month
+    #: each), so what differs is only how many records stream through.
+    memory_small: tuple[int, int]
+    memory_large: tuple[int, int]
     memory_events: int
 
 
-FULL = Scenario(10, 2500, 300, 20, 50, 500, 90, 1500, 24, 0.05, 10, (31, 2800), 50)
-QUICK = Scenario(2, 250, 30, 3, 5, 50, 10, 1200, 24, 0.01, 2, (15, 150), 50)
+FULL = Scenario(10, 2500, 300, 20, 50, 500, 90, 1200, 24, 0.05, (10, 31), (50, 720), 45)
+QUICK = Scenario(2, 250, 30, 3, 5, 50, 10, 1200, 24, 0.01, (2, 31), (4, 200), 45)
 
 
 # --------------------------------------------------------------------------- the simulator process
 
 
-def _serve(scenario: Scenario, memory_days: int | None, conn: t.Any) -> None:
+def _serve(scenario: Scenario, memory: tuple[int, int] | None, conn: t.Any) -> None:
     """Child process: a simulator for the scenario (or a memory run), driven through ``conn``."""
     from tap_claude_developer.simulator import OrgSpec, Simulator
 
-    if memory_days is None:
+    if memory is None:
         spec = OrgSpec(
             "Org",
             users=scenario.users,
@@ -94,11 +97,11 @@ def _serve(scenario: Scenario, memory_days: int | None, conn: t.Any) -> None:
                 api_keys=2,
                 usage_events_per_day=scenario.memory_events,
             )
-            for i in range(scenario.memory_orgs)
+            for i in range(memory[0])
         ]
         sim = Simulator(specs, seed=5, now=NOW)
     sim.start()
-    conn.send((sim.url, sim.admin_keys, _minimum(sim, scenario) if memory_days is None else 0))
+    conn.send((sim.url, sim.admin_keys, _minimum(sim, scenario) if memory is None else 0))
     while True:
         command, *args = conn.recv()
         if command == "latency":
@@ -136,10 +139,10 @@ def _minimum(sim: t.Any, scenario: Scenario) -> int:
 class Simulator:
     """The parent's handle on a simulator process."""
 
-    def __init__(self, scenario: Scenario, memory_days: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, memory: tuple[int, int] | None = None) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(scenario, memory_days, child), daemon=True)
+        self._process = ctx.Process(target=_serve, args=(scenario, memory, child), daemon=True)
         self._process.start()
         self.url, self.keys, self.minimum = self._conn.recv()
 
@@ -168,8 +171,13 @@ class Result:
     output: Path
 
 
-def run_tap(config: dict[str, t.Any], work: Path, name: str, streams: list[str] | None = None) -> Result:
-    """One run of the tap in its own process, stdout to a file; wall time and peak RSS of that process."""
+def run_tap(
+    config: dict[str, t.Any], work: Path, name: str, streams: list[str] | None = None, *, keep: bool = False
+) -> Result:
+    """One run of the tap in its own process, stdout to a file; wall time and peak RSS of that process.
+
+    The output (gigabytes in the full scenario) is deleted once counted, unless ``keep``.
+    """
     config_path = work / f"{name}.config.json"
     config_path.write_text(json.dumps(config))
     args = [sys.executable, "-m", "tap_claude_developer", "--config", str(config_path)]
@@ -183,7 +191,10 @@ def run_tap(config: dict[str, t.Any], work: Path, name: str, streams: list[str] 
         wall = time.perf_counter() - start
     if status != 0:
         sys.exit(f"benchmark: the tap failed in run '{name}' (see {work / name}.log)")
-    records = sum(line.startswith(b'{"type":"RECORD"') for line in output.open("rb"))
+    with output.open("rb") as lines:
+        records = sum(line.startswith(b'{"type":"RECORD"') for line in lines)
+    if not keep:
+        output.unlink()
     return Result(wall, usage.ru_maxrss / 1024, records, output)
 
 
@@ -226,6 +237,7 @@ def raw_writer_rate(output: Path, work: Path) -> float:
     done = subprocess.run(
         [sys.executable, "-c", RAW_WRITER, str(output), str(work / "raw.jsonl")], capture_output=True, check=True
     )
+    (work / "raw.jsonl").unlink()
     return float(done.stderr.decode().strip().splitlines()[-1])
 
 
@@ -262,7 +274,7 @@ def main() -> None:
         f"scenario: {scenario.orgs} organizations x {scenario.users} users, {scenario.invites} invites, "
         f"{scenario.workspaces} workspaces x {scenario.members} members, {scenario.api_keys} API keys, "
         f"{scenario.days} days of daily usage (default group-by) and cost, {scenario.days} days of Claude Code "
-        f"({scenario.claude_code_rows} rows, 2 pages a day), rate limits; {scenario.latency * 1000:.0f} ms a request; "
+        f"({scenario.claude_code_rows} rows: 2 pages a day), rate limits; {scenario.latency * 1000:.0f} ms a request; "
         f"default concurrency {concurrency}",
         flush=True,
     )
@@ -281,9 +293,10 @@ def main() -> None:
             run_tap(base, work, "warm-up")
             sim.requests()
             idle = run_tap(base, work, "startup", streams=[])
-            fast = run_tap(base, work, "zero-latency")
+            fast = run_tap(base, work, "zero-latency", keep=True)
             sim.requests()
             raw_rate = raw_writer_rate(fast.output, work)
+            fast.output.unlink()
             sim.latency(scenario.latency)
             default = run_tap(base, work, "default")
             requests = sim.requests()
@@ -301,7 +314,8 @@ def main() -> None:
             f"(floor = {requests:,} requests x {scenario.latency * 1000:.0f} ms / concurrency {concurrency})"
         )
         print(
-            f"3. baseline / default wall: {baseline.wall:.1f} s / {default.wall:.1f} s = {baseline.wall / default.wall:.1f}x"
+            f"3. baseline / default wall: {baseline.wall:.1f} s / {default.wall:.1f} s = "
+            f"{baseline.wall / default.wall:.1f}x"
         )
         print(
             f"4. records/s at zero latency / raw msgspec writer: {tap_rate:,.0f} / {raw_rate:,.0f} = "
@@ -311,8 +325,8 @@ def main() -> None:
         )
 
         peaks = []
-        for days in scenario.memory_days:
-            memory_sim = Simulator(scenario, memory_days=days)
+        for orgs, days in (scenario.memory_small, scenario.memory_large):
+            memory_sim = Simulator(scenario, memory=(orgs, days))
             config = {
                 "admin_api_keys": memory_sim.keys,
                 "api_url": memory_sim.url,
@@ -321,7 +335,7 @@ def main() -> None:
                 "end_date": NOW.isoformat(),
             }
             try:
-                peaks.append(run_tap(config, work, f"memory-{days}", streams=["messages_usage"]))
+                peaks.append(run_tap(config, work, f"memory-{orgs}-{days}", streams=["messages_usage"]))
             finally:
                 memory_sim.stop()
         small, large = peaks
