@@ -87,3 +87,15 @@ def _json_name(value: object) -> str:
         if isinstance(value, python) and not (value.__class__ is bool and kind != "boolean"):
             return kind
     return type(value).__name__
+
+
+def cents_to_usd(cents: decimal.Decimal) -> decimal.Decimal:
+    """Exactly ``cents`` / 100: only the exponent moves, so no digit is rounded whatever the context."""
+    sign, digits, exponent = cents.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked by the caller
+    return decimal.Decimal((sign, digits, exponent - 2))
+
+
+#: Arithmetic on money without rounding: the default context keeps 28 digits, and amounts in
+#: fractional cents can have more (the API's cost strings are not bounded).
+EXACT = decimal.Context(prec=decimal.MAX_PREC, traps=[decimal.InvalidOperation])

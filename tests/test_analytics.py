@@ -553,3 +553,28 @@ def test_the_simulator_refuses_a_start_more_than_365_days_back() -> None:
         for start, status in (("2026-06-15T09:59:59Z", 400), ("2026-06-15T10:00:00Z", 200)):
             answer = requests.get(url, params={"starting_at": start}, headers=sent, timeout=10)
             assert answer.status_code == status, start
+
+
+def test_summing_rows_keeps_every_digit_and_counts_stay_integers() -> None:
+    """Decimal + Decimal rounds to 28 digits in the default context: found by review."""
+    tap = TapClaudeDeveloper(config={"admin_api_keys": ["sk-ant-admin01-" + "z" * 40]}, parse_env_config=False)
+    stream = tap.streams["analytics_cost"]
+    long = Decimal("12345678901234567890123456789012.345678901")
+    total = {
+        "amount_cents": long,
+        "amount_usd": None,
+        "list_amount_cents": Decimal(1),
+        "list_amount_usd": None,
+        "requests": 2,
+    }
+    more = {
+        "amount_cents": long,
+        "amount_usd": None,
+        "list_amount_cents": Decimal(2),
+        "list_amount_usd": None,
+        "requests": 3,
+    }
+    stream._add(total, more)  # type: ignore[attr-defined]
+    assert str(total["amount_cents"]) == "24691357802469135780246913578024.691357802"
+    assert total["requests"] == 5
+    assert type(total["requests"]) is int

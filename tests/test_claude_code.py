@@ -327,6 +327,15 @@ ROW: dict[str, t.Any] = {
 DAY = "2026-11-30T00:00:00Z"  # the requested day, as the stream passes it
 
 
+def test_dollars_keep_every_digit_of_a_long_amount() -> None:
+    """Decimal.scaleb rounded to 28 digits (1.234567890123456789012345679E+29): found by review."""
+    cost = {"amount": Decimal("12345678901234567890123456789012.345678901"), "currency": "USD"}
+    row = {**ROW, "model_breakdown": [{**ROW["model_breakdown"][0], "estimated_cost": cost}]}
+    record = usage_record(row, "org", DAY, PATH)
+    assert str(record["estimated_cost_usd"]) == "123456789012345678901234567890.12345678901"
+    assert str(record["model_breakdown"][0]["estimated_cost_usd"]) == "123456789012345678901234567890.12345678901"
+
+
 def test_an_older_row_a_new_tool_and_fractional_cents() -> None:
     record = usage_record(ROW, "org", DAY, PATH)
     assert record["date"] == "2026-11-30T00:00:00Z"

@@ -15,11 +15,12 @@ from decimal import Decimal
 
 import pytest
 
+from tap_claude_developer.records import cents_to_usd
 from tap_claude_developer.settings import USAGE_DEFAULT_GROUP_BY, USAGE_DIMENSIONS
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tap_claude_developer.simulator import usage_cost as fake
 from tap_claude_developer.streams import reports
-from tap_claude_developer.streams.usage_cost import cents_to_usd, group_key
+from tap_claude_developer.streams.usage_cost import group_key
 from tests.helpers import Run, config_for, run_tap
 
 UTC = dt.timezone.utc

@@ -31,11 +31,11 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
+from tap_claude_developer.records import EXACT, cents_to_usd
 from tap_claude_developer.settings import ANALYTICS_DIMENSIONS
 from tap_claude_developer.streams import reports
 from tap_claude_developer.streams.base import JSON_OBJECT, SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream, ceil_to
-from tap_claude_developer.streams.usage_cost import cents_to_usd
 from tap_claude_developer.timestamps import UTC, parse_utc, to_micros, to_seconds
 
 if t.TYPE_CHECKING:
@@ -214,7 +214,12 @@ class AnalyticsStream(ReportStream):
     def _add(self, total: dict[str, t.Any], more: dict[str, t.Any]) -> None:
         for name in self.summed:
             first, second = total.get(name), more.get(name)
-            total[name] = None if first is None or second is None else first + second
+            if first is None or second is None:
+                total[name] = None
+            elif isinstance(first, decimal.Decimal) or isinstance(second, decimal.Decimal):
+                total[name] = EXACT.add(first, second)  # money: every digit kept
+            else:
+                total[name] = first + second
 
     def finished(self, org: Organization) -> None:
         window = self._windows.pop(org.id, None)

@@ -15,6 +15,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
+from tap_claude_developer.records import EXACT, cents_to_usd
 from tap_claude_developer.streams.base import JSON_OBJECT, SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream, floor_to
 from tap_claude_developer.timestamps import parse_utc, to_seconds
@@ -183,7 +184,7 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
         entry = _model(raw, path)
         cost, tokens = entry["estimated_cost"], entry["tokens"]
         if cost["amount"] is not None:
-            cents += cost["amount"]
+            cents = EXACT.add(cents, cost["amount"])
         if cost.get("currency") is not None:
             currencies.add(cost["currency"])
         try:
@@ -219,7 +220,7 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
         "core_metrics": metrics,
         "tool_actions": tools,
         "estimated_cost_cents": cents,
-        "estimated_cost_usd": cents.scaleb(-2),
+        "estimated_cost_usd": cents_to_usd(cents),
         "estimated_cost_currency": next(iter(currencies), None),
         "model_breakdown": breakdown,
         "input_tokens": tokens_in,
@@ -279,7 +280,7 @@ def _model(entry: t.Any, path: str) -> dict[str, t.Any]:
         **entry,
         "tokens": _object(entry, "tokens", path),
         "estimated_cost": {**cost, "amount": amount},
-        "estimated_cost_usd": None if amount is None else amount.scaleb(-2),
+        "estimated_cost_usd": None if amount is None else cents_to_usd(amount),
     }
 
 

@@ -22,6 +22,7 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
+from tap_claude_developer.records import cents_to_usd
 from tap_claude_developer.settings import COST_DIMENSIONS, USAGE_DIMENSIONS
 from tap_claude_developer.streams.base import SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream
@@ -55,13 +56,6 @@ KEY_PROPERTIES = (
 def group_key(result: dict[str, t.Any], group_by: t.Sequence[str]) -> str:
     """The grouped dimensions of ``result`` as canonical JSON: null values kept, so never null itself."""
     return json.dumps({name: result.get(name) for name in group_by}, sort_keys=True, separators=(",", ":"))
-
-
-def cents_to_usd(cents: decimal.Decimal) -> decimal.Decimal:
-    """Exactly ``cents`` / 100: only the exponent moves, so no digit is rounded whatever the context."""
-    sign, digits, exponent = cents.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked by the caller
-    return decimal.Decimal((sign, digits, exponent - 2))
 
 
 class BucketReport(ReportStream):
