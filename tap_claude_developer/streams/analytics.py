@@ -34,7 +34,7 @@ from tap_claude_developer.pagination import Chain
 from tap_claude_developer.records import EXACT, cents_to_usd
 from tap_claude_developer.settings import ANALYTICS_DIMENSIONS
 from tap_claude_developer.streams import reports
-from tap_claude_developer.streams.base import JSON_OBJECT, SchemaDriftError, page_items
+from tap_claude_developer.streams.base import JSON_OBJECT, ORG_ID, SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream, ceil_to
 from tap_claude_developer.timestamps import UTC, parse_utc, to_micros, to_seconds
 
@@ -68,7 +68,7 @@ def _count(name: str, description: str) -> th.Property[t.Any]:
 
 
 COMMON = (
-    th.Property("organization_id", th.StringType, required=True, description="UUID of the organization."),
+    ORG_ID,
     th.Property("starting_at", th.DateTimeType, required=True, description="Start of the UTC day (inclusive)."),
     th.Property("ending_at", th.DateTimeType, description="End of the UTC day (exclusive)."),
     th.Property(

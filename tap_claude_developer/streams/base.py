@@ -38,6 +38,10 @@ if t.TYPE_CHECKING:
 #: target-csv then fails ("dict contains fields not in fieldnames"). An object that is always
 #: present with fixed keys may declare them (it flattens into parent__child columns).
 JSON_OBJECT = th.CustomType({"type": ["object", "null"]})
+#: First column of every stream and of every primary key.
+ORG_ID = th.Property(
+    "organization_id", th.StringType, required=True, description="UUID of the organization (from /v1/organizations/me)."
+)
 
 
 @dataclass(frozen=True)

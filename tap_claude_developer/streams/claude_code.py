@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
 from tap_claude_developer.records import EXACT, cents_to_usd
-from tap_claude_developer.streams.base import JSON_OBJECT, SchemaDriftError, page_items
+from tap_claude_developer.streams.base import JSON_OBJECT, ORG_ID, SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream, floor_to
 from tap_claude_developer.timestamps import parse_utc, to_seconds
 
@@ -39,7 +39,7 @@ def _int(name: str, description: str) -> th.Property[t.Any]:
 
 
 SCHEMA = th.PropertiesList(
-    th.Property("organization_id", th.StringType, required=True, description="UUID of the organization."),
+    ORG_ID,
     th.Property("date", th.DateTimeType, required=True, description="The UTC day, as midnight UTC (RFC 3339)."),
     th.Property("actor_type", th.StringType, required=True, description="user_actor or api_actor (open enum)."),
     th.Property(

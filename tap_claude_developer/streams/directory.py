@@ -11,15 +11,11 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
-from tap_claude_developer.streams.base import JSON_OBJECT, AdminStream, SchemaDriftError, page_items
+from tap_claude_developer.streams.base import JSON_OBJECT, ORG_ID, AdminStream, SchemaDriftError, page_items
 from tap_claude_developer.timestamps import as_micros
 
 if t.TYPE_CHECKING:
     from tap_claude_developer.sync_run import Organization
-
-ORG_ID = th.Property(
-    "organization_id", th.StringType, required=True, description="UUID of the organization (from /v1/organizations/me)."
-)
 
 
 def _timestamp(name: str, description: str, *, required: bool = False) -> th.Property[t.Any]:

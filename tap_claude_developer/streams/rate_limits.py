@@ -14,8 +14,8 @@ import typing as t
 from singer_sdk import typing as th
 
 from tap_claude_developer.pagination import Chain
-from tap_claude_developer.streams.base import JSON_OBJECT, AdminStream, page_items
-from tap_claude_developer.streams.directory import ORG_ID, workspace_ids
+from tap_claude_developer.streams.base import JSON_OBJECT, ORG_ID, AdminStream, page_items
+from tap_claude_developer.streams.directory import workspace_ids
 
 if t.TYPE_CHECKING:
     from tap_claude_developer.sync_run import Organization

@@ -24,7 +24,7 @@ from singer_sdk import typing as th
 from tap_claude_developer.pagination import Chain
 from tap_claude_developer.records import cents_to_usd
 from tap_claude_developer.settings import COST_DIMENSIONS, USAGE_DIMENSIONS
-from tap_claude_developer.streams.base import SchemaDriftError, page_items
+from tap_claude_developer.streams.base import ORG_ID, SchemaDriftError, page_items
 from tap_claude_developer.streams.reports import BUCKETS, ReportStream
 from tap_claude_developer.timestamps import parse_utc, to_seconds
 
@@ -37,7 +37,7 @@ PAGE_BUCKETS = {"1d": 31, "1h": 168, "1m": 1440}
 FAST_MODE_BETA = ("anthropic-beta", "fast-mode-2026-02-01")
 
 KEY_PROPERTIES = (
-    th.Property("organization_id", th.StringType, required=True, description="UUID of the organization."),
+    ORG_ID,
     th.Property("bucket_width", th.StringType, required=True, description="1d, 1h or 1m (cost_report: always 1d)."),
     th.Property("starting_at", th.DateTimeType, required=True, description="Start of the UTC bucket (inclusive)."),
     th.Property("ending_at", th.DateTimeType, description="End of the UTC bucket (exclusive)."),
