@@ -8,6 +8,7 @@ this Python (run `bash scripts/test.sh`, which installs it) and fail instead whe
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tap_claude_developer.client import KEY_PATTERN
 from tap_claude_developer.simulator import OrgSpec, Simulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,18 @@ THREE_ORGS = (
 
 #: Settings and environment that a developer's shell may carry and that must not leak into a test run.
 _FOREIGN_ENV = re.compile(r"^(TAP_CLAUDE_DEVELOPER_|TARGET_POSTGRES_|TARGET_CSV_|MELTANO_)")
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_any_log(caplog: pytest.LogCaptureFixture) -> t.Iterator[None]:
+    """The sentinel check of every test: nothing key-shaped in any log line it produced (at DEBUG)."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.get_records("call"):
+        text = record.getMessage()
+        if record.exc_text:
+            text += record.exc_text
+        assert not KEY_PATTERN.search(text), f"a key-shaped string reached a log line: {record.name}"
 
 
 def _required(variable: str) -> bool:

@@ -64,8 +64,14 @@ def run_tap(
         finally:
             tap.run.close()
         out.flush()
-    lines = out.buffer.getvalue().decode().splitlines()  # type: ignore[attr-defined]
-    return Run([json.loads(line, parse_float=parse_float) for line in lines], [str(f) for f in tap.run.failures])
+    text = out.buffer.getvalue().decode()  # type: ignore[attr-defined]
+    failures = [str(f) for f in tap.run.failures]
+    # The sentinel check of every in-process run: no configured key in the Singer output or failures.
+    for key in config.get("admin_api_keys") or []:
+        if isinstance(key, str) and len(key) >= 20:
+            assert key not in text, "an admin key reached the Singer output"
+            assert not any(key in failure for failure in failures), "an admin key reached a failure message"
+    return Run([json.loads(line, parse_float=parse_float) for line in text.splitlines()], failures)
 
 
 def config_for(sim: t.Any, **settings: t.Any) -> dict[str, t.Any]:
