@@ -80,12 +80,10 @@ class SyncRun:
                     record = next(iter(pages)).json()
                     org = Organization(chain.org_index, str(record["id"]), str(record.get("name", "")), record)
                 except ApiError as error:
-                    self.failures.append(Failure(who, "organizations", str(error)))
+                    self._record(Failure(who, "organizations", str(error)))
                     continue
                 except (KeyError, TypeError, StopIteration):
-                    self.failures.append(
-                        Failure(who, "organizations", "GET /v1/organizations/me gave no organization id")
-                    )
+                    self._record(Failure(who, "organizations", "GET /v1/organizations/me gave no organization id"))
                     continue
                 if org.id in self._by_id:
                     first = self.key_labels[self._by_id[org.id].index]
@@ -133,9 +131,12 @@ class SyncRun:
         self.organizations  # noqa: B018  resolve on first use
         return self._by_id[org_id]
 
+    def _record(self, failure: Failure) -> None:
+        self.failures.append(failure)
+        LOGGER.error("%s", failure)
+
     def fail(self, org: Organization, stream: str, error: Exception) -> None:
-        self.failures.append(Failure(org.label, stream, str(error)))
-        LOGGER.error("%s", self.failures[-1])
+        self._record(Failure(org.label, stream, str(error)))
         if isinstance(error, ApiError) and error.fatal_for_organization:
             self._dead.setdefault(org.index, error)
 
@@ -144,6 +145,18 @@ class SyncRun:
         if (org.id, stream) not in self._skipped:
             self._skipped.add((org.id, stream))
             LOGGER.warning("Skipped stream '%s' for %s: %s", stream, org.label, redact(reason))
+
+    def summary(self) -> str:
+        """The run's closing line when something failed: who failed, in key order, and what did not."""
+        who = list(dict.fromkeys(failure.who for failure in self.failures))
+        named = "; ".join(who[:5]) + (f"; and {len(who) - 5} more (each logged above)" if len(who) > 5 else "")
+        reached = len(self.organizations) - sum(org.label in who for org in self.organizations)
+        rest = (
+            f"the {reached} other organization(s) completed every stream and their STATE was sent"
+            if reached
+            else "no organization completed"
+        )
+        return f"Sync incomplete: {len(self.failures)} failure(s) in {named}; {rest}."
 
     def failed(self, stream: str) -> bool:
         return any(failure.stream == stream for failure in self.failures)

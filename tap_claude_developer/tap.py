@@ -135,11 +135,5 @@ class TapClaudeDeveloper(Tap):
         finally:
             tap.run.close()
         if tap.run.failures:
-            organizations = sorted({failure.who for failure in tap.run.failures})
-            cls.logger.error(
-                "Sync incomplete: %d failure(s) in %s; every other organization and stream "
-                "completed and its STATE was sent.",
-                len(tap.run.failures),
-                "; ".join(organizations),
-            )
+            cls.logger.error("%s", tap.run.summary())
             sys.exit(1)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +14,7 @@ from tap_claude_developer import client as client_module
 from tap_claude_developer import pagination
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
-from tests.helpers import DIRECTORY, Run, config_for, run_tap
+from tests.helpers import DIRECTORY, Run, catalog_for, config_for, run_tap
 
 SPECS = [
     OrgSpec("Acme", users=2500, invites=3, workspaces=2, members_per_workspace=3, api_keys=4),
@@ -180,3 +183,65 @@ def test_a_listing_that_never_ends_is_stopped(sim: Simulator, monkeypatch: pytes
         f"organization '{org.name}' ({org.id}), stream 'users'" for org in sim.orgs[:2]
     ]
     assert all("more than 3 pages in one listing" in f for f in run.failures)
+
+
+def cli(sim: Simulator, tmp_path: Path, **settings: t.Any) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config_for(sim), **settings}))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tap_claude_developer",
+            "--config",
+            str(path),
+            "--catalog",
+            str(_users_only(sim, tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _users_only(sim: Simulator, tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog_for(["users"], config_for(sim))))
+    return path
+
+
+def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line.split(" | ")[-1] for line in result.stderr.splitlines() if "| ERROR" in line]
+
+
+def test_a_key_refused_at_its_first_request_is_explained(sim: Simulator, tmp_path: Path) -> None:
+    """Found by a new user: the cause of a /me failure was never shown, only the closing summary."""
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=401, org_index=1, times=None))
+    result = cli(sim, tmp_path)
+    assert result.returncode == 1
+    lines = errors(result)
+    assert len(lines) == 2
+    assert lines[0].startswith("the 2nd admin API key (ending ...")
+    assert ", stream 'organizations': GET /v1/organizations/me failed: HTTP 401 authentication_error: " in lines[0]
+    assert lines[0].endswith(
+        "The key was revoked or is not an Admin key: create an Admin key in the Claude Console "
+        "under Settings > Admin Keys."
+    )
+    assert lines[1] == (
+        f"Sync incomplete: 1 failure(s) in {lines[0].split(', stream')[0]}; "
+        "the 2 other organization(s) completed every stream and their STATE was sent."
+    )
+
+
+def test_when_every_key_fails_the_summary_says_so(sim: Simulator, tmp_path: Path) -> None:
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=401, times=None))
+    result = cli(sim, tmp_path)
+    assert result.returncode == 1
+    lines = errors(result)
+    assert [line.split(" (ending")[0] for line in lines[:3]] == [
+        "the 1st admin API key",
+        "the 2nd admin API key",
+        "the 3rd admin API key",
+    ]
+    assert lines[3].endswith("; no organization completed.")
