@@ -9,6 +9,7 @@ the start of the last bucket read, whether or not it held data, so quiet periods
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import typing as t
 
 from tap_claude_developer.streams.base import AdminStream
@@ -17,6 +18,7 @@ from tap_claude_developer.timestamps import UTC, parse_utc, to_seconds
 if t.TYPE_CHECKING:
     from tap_claude_developer.sync_run import Organization
 
+LOGGER = logging.getLogger("tap-claude-developer")
 DEFAULT_START_DAYS = 30
 BUCKETS: dict[str, dt.timedelta] = {
     "1d": dt.timedelta(days=1),
@@ -58,9 +60,39 @@ class ReportStream(AdminStream):
         """The lookback re-reads buckets before the bookmark on purpose."""
         return False
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The latest a bookmark may be: end_date or now, whichever is first (set by ``window``).
+        self._limit: dt.datetime | None = None
+
     def bookmark(self, org: Organization) -> dt.datetime | None:
+        """The bookmark from STATE; one that cannot be read, or lies in the future, is ignored (said once)."""
         value = self._partition_state(org).get("replication_key_value")
-        return parse_utc(value) if isinstance(value, str) else None
+        if value is None:
+            return None
+        try:
+            mark = parse_utc(value)
+        except (TypeError, ValueError, AttributeError):
+            LOGGER.warning(
+                "%s: stream '%s' has an unreadable bookmark in STATE; reading from start_date.", org.label, self.name
+            )
+            return None
+        if mark > utc_now():
+            LOGGER.warning(
+                "%s: stream '%s' has a bookmark in the future (%s) in STATE; reading from start_date.",
+                org.label,
+                self.name,
+                value,
+            )
+            return None
+        return mark
+
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        """The SDK's comparison, without crashing on a bookmark it cannot read (``bookmark`` warns)."""
+        try:
+            return max(value, start_date_value, key=parse_utc)
+        except (TypeError, ValueError, AttributeError):
+            return start_date_value
 
     def window(self, org: Organization, width: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
         """``[start, end)`` for ``org``, snapped outward to whole buckets of ``width``; may be empty."""
@@ -76,14 +108,31 @@ class ReportStream(AdminStream):
             start = floor_to(now, BUCKETS["1d"]) - dt.timedelta(days=DEFAULT_START_DAYS)
         configured_end = self.config.get("end_date")
         end = min(parse_utc(configured_end), now) if configured_end else now
+        self._limit = max(self._limit or end, end)
+        if start >= end:
+            LOGGER.warning(
+                "%s: stream '%s' has nothing to read: its window starts after end_date or now.", org.label, self.name
+            )
         start, end = floor_to(start, width), ceil_to(end, width)
         return start, max(start, end)
 
+    def _increment_stream_state(self, latest_record: dict[str, t.Any], *, context: t.Any = None) -> None:
+        """A row the API dated after end_date or now is emitted, but never moves the bookmark."""
+        value = latest_record.get(self.replication_key or "")
+        if self._limit is not None and isinstance(value, str) and value > to_seconds(self._limit):
+            return
+        super()._increment_stream_state(latest_record, context=context)
+
     def advance_bookmark(self, org: Organization, last_bucket_start: dt.datetime) -> None:
-        """Move ``org``'s bookmark to the last bucket read, never backwards."""
+        """Move ``org``'s bookmark to the last bucket read, never backwards and never past end_date or now."""
+        if self._limit is not None:
+            last_bucket_start = min(last_bucket_start, self._limit)
         state = self.get_context_state({"organization_id": org.id})
         current = state.get("replication_key_value")
-        value = to_seconds(last_bucket_start)
-        if not isinstance(current, str) or parse_utc(current) < last_bucket_start:
+        try:
+            keep = isinstance(current, str) and last_bucket_start <= parse_utc(current) <= (self._limit or utc_now())
+        except ValueError:
+            keep = False
+        if not keep:
             state["replication_key"] = self.replication_key
-            state["replication_key_value"] = value
+            state["replication_key_value"] = to_seconds(last_bucket_start)
