@@ -49,10 +49,20 @@ class Body:
 
     raw: bytes
     marks: PageMarks
+    path: str = ""
 
     def json(self) -> t.Any:
-        """The body, with floats as Decimal so money stays exact."""
-        return _DECODER.decode(self.raw)
+        """The body, with floats as Decimal so money stays exact.
+
+        Reading only the paging fields (in ``get``) checks the body's JSON structure but not the
+        text inside strings, so a body can still turn out unreadable here: then it is an ApiError
+        (that organization's stream fails with a clear line), never a crash of the run.
+        """
+        try:
+            return _DECODER.decode(self.raw)
+        except (msgspec.DecodeError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise ApiError(self.path, 200, message=f"unreadable JSON body ({reason})") from None
 
 
 def redact(text: str) -> str:
@@ -299,8 +309,8 @@ class AdminApiClient:
             else:
                 if response.status_code == 200:
                     try:
-                        return Body(response.content, _MARKS.decode(response.content))
-                    except msgspec.DecodeError:
+                        return Body(response.content, _MARKS.decode(response.content), path)
+                    except (msgspec.DecodeError, RecursionError):
                         kind = response.headers.get("content-type", "unknown content type")
                         failure = ApiError(path, 200, message=f"unreadable JSON body ({kind})")
                 else:

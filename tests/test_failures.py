@@ -245,3 +245,23 @@ def test_when_every_key_fails_the_summary_says_so(sim: Simulator, tmp_path: Path
         "the 3rd admin API key",
     ]
     assert lines[3].endswith("; no organization completed.")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": [{"id": "user_x", "name": "\xe9"}], "has_more": false, "first_id": null, "last_id": null}',
+        b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["invalid UTF-8", "nested 100,000 deep"],
+)
+def test_an_unreadable_200_body_fails_its_organization_not_the_run(sim: Simulator, clean: Run, body: bytes) -> None:
+    """Found by attack: these crashed the whole run with a traceback after partial output."""
+    sim.add_fault(Fault(path=USERS, status=200, body=body, org_index=1, times=None))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
+    assert len(run.failures) == 1
+    assert run.failures[0].startswith(f"organization 'Globex' ({sim.orgs[1].id}), stream 'users': GET ")
+    assert "unreadable JSON body" in run.failures[0]
+    for stream in ("invites", "workspaces", "workspace_members", "api_keys"):
+        assert run.records(stream) == clean.records(stream)
+    assert run.records("users") == [r for r in clean.records("users") if r["organization_id"] != sim.orgs[1].id]
