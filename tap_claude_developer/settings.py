@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import difflib
+import re
 import typing as t
 from urllib.parse import urlsplit
 
@@ -21,6 +22,9 @@ DEFAULT_API_URL = "https://api.anthropic.com"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
 STANDARD_KEY_PREFIX = "sk-ant-api"
+#: What Anthropic keys are made of; anything else (spaces, line breaks, non-ASCII) would also
+#: break the HTTP header the key is sent in.
+KEY_CHARACTERS = re.compile(r"[A-Za-z0-9_\-]+")
 #: admin-api.md §5.7 and §5.8. `speed` needs the fast-mode beta header, so it is not a default.
 USAGE_BUCKET_WIDTHS = ("1d", "1h", "1m")
 USAGE_DIMENSIONS = (
@@ -129,7 +133,7 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=3600),
         default=60,
         title="Request timeout (seconds)",
         description="Seconds to wait for a connection or a response before retrying.",
@@ -146,7 +150,7 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_retry_wait",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=3600),
         default=120,
         title="Longest wait before a retry (seconds)",
         description="Cap on any single wait, including one asked for by retry-after.",
@@ -268,7 +272,7 @@ def ordinal(n: int) -> str:
 def key_label(index: int, key: object) -> str:
     """Name a key by position and, when it is long enough to stay secret, its last 4 characters."""
     label = f"the {ordinal(index + 1)} admin API key"
-    if isinstance(key, str) and len(key.strip()) >= 20:
+    if isinstance(key, str) and len(key.strip()) >= 20 and KEY_CHARACTERS.fullmatch(key.strip()[-4:]):
         label += f" (ending ...{key.strip()[-4:]})"
     return label
 
@@ -298,6 +302,11 @@ def _key_errors(keys: object) -> list[str]:
             )
         elif not key.startswith(ADMIN_KEY_PREFIX):
             errors.append(f"{label} is not an Admin API key: Admin keys start with sk-ant-admin.")
+        elif not KEY_CHARACTERS.fullmatch(key):
+            errors.append(
+                f"{label} holds characters no API key has (only letters, digits, - and _): "
+                "was something pasted with it?"
+            )
         elif key in seen:
             errors.append(f"{label} is the same key as the {ordinal(seen[key] + 1)}; give each key once.")
         else:
@@ -347,7 +356,10 @@ def _schema_errors(name: str, value: object, schema: dict[str, t.Any]) -> list[s
         if schema.get("exclusiveMinimum") is not None and value <= schema["exclusiveMinimum"]:
             return [f"{name} must be greater than {schema['exclusiveMinimum']}."]
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            if low is not None and high is not None:
+                bounds = f"from {low} to {high}"
+            else:
+                bounds = f"at most {high}" if high is not None else f"at least {low}"
             return [f"{name} must be {bounds}."]
     allowed = schema.get("enum")
     if allowed is not None and value not in allowed:

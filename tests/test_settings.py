@@ -39,6 +39,30 @@ ANALYTICS_DIMENSIONS = ", ".join(
 
 #: (config, the exact error lines the tap prints, in order)
 BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
+    # Found by attack: these passed validation and then crashed or misbehaved.
+    (
+        {"admin_api_keys": ["sk-ant-admin01-" + "\u043a\u043b\u044e\u0447" * 8 + "-Zq9sAA"]},
+        [
+            "the 1st admin API key (ending ...9sAA) holds characters no API key has (only letters, digits, "
+            "- and _): was something pasted with it?"
+        ],
+    ),
+    (
+        {"admin_api_keys": ["sk-ant-admin01-" + "A" * 40 + "\r\nX-Evil: 1"]},
+        [
+            "the 1st admin API key holds characters no API key has (only letters, digits, - and _): "
+            "was something pasted with it?"
+        ],
+    ),
+    (
+        {"admin_api_keys": ["sk-ant-admin01-" + "A" * 20 + " " + "A" * 20]},
+        [
+            "the 1st admin API key (ending ...AAAA) holds characters no API key has (only letters, digits, "
+            "- and _): was something pasted with it?"
+        ],
+    ),
+    ({"admin_api_keys": [ADMIN], "request_timeout": 1e308}, ["request_timeout must be at most 3600."]),
+    ({"admin_api_keys": [ADMIN], "max_retry_wait": 86400}, ["max_retry_wait must be at most 3600."]),
     ({}, ["admin_api_keys is required: give one Admin API key (sk-ant-admin...) per organization."]),
     ({"admin_api_keys": []}, ["admin_api_keys is empty: give at least one Admin API key (sk-ant-admin...)."]),
     ({"admin_api_keys": ADMIN}, ["admin_api_keys must be a list of Admin API keys (a JSON array of strings)."]),
