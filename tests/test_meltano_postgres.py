@@ -117,6 +117,8 @@ def story(simulator: Simulator, meltano: Meltano, pg: t.Any, pg_schema: str) -> 
 
     # Someone invited who never joined (before the first run, so the invite is in every load).
     newcomer = sim.add_invite(0, email="new.hire@acme-analytics.example", role="developer")["email"]
+    # A NUL in an API string, which PostgreSQL text cannot hold (found by attack: the load failed).
+    sim.update_user(0, org.users[0]["id"], name="Nul\x00Byte")
 
     first_run = run()
     assert first_run.returncode == 0, explain(first_run)
@@ -293,3 +295,8 @@ def test_failed_run_still_loads_the_other_organizations(story: Story) -> None:
             assert row["_sdc_table_version"] == before[key], key
         else:
             assert row["_sdc_table_version"] > before[key], key
+
+
+def test_a_nul_character_loads_as_a_replacement_character(story: Story) -> None:
+    names = [row["name"] for row in story.first["users"] if row["id"] == story.sim.orgs[0].users[0]["id"]]
+    assert names == ["Nul\ufffdByte"]
