@@ -123,10 +123,16 @@ class TapClaudeDeveloper(Tap):
         super(Tap, cls).invoke(about=about, about_format=about_format)
         cls.print_version(print_fn=cls.logger.info)
         config = config or _ConfigInput()
+        try:
+            state_value = None if state is None else _read_file(state, "--state", _state_problem)
+            catalog_value = None if catalog is None else _read_file(catalog, "--catalog", _catalog_problem)
+        except ValueError as problem:
+            cls.logger.error("%s", problem)
+            sys.exit(1)
         tap = cls(
             config=config.config,
-            state=None if state is None else json.loads(state.read()),
-            catalog=None if catalog is None else json.loads(catalog.read()),
+            state=state_value,
+            catalog=catalog_value,
             parse_env_config=config.parse_env,
             validate_config=True,
         )
@@ -137,3 +143,37 @@ class TapClaudeDeveloper(Tap):
         if tap.run.failures:
             cls.logger.error("%s", tap.run.summary())
             sys.exit(1)
+
+
+def _read_file(handle: t.IO[str], option: str, problem: t.Callable[[t.Any], str | None]) -> t.Any:
+    """A --state or --catalog file as JSON, or one clear line (raised as ValueError) saying what is wrong."""
+    try:
+        value = json.loads(handle.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{option} {handle.name}: not a JSON file ({error}).") from None
+    if (found := problem(value)) is not None:
+        raise ValueError(f"{option} {handle.name}: {found}.")
+    return value
+
+
+def _state_problem(state: t.Any) -> str | None:
+    if not isinstance(state, dict):
+        return "a Singer STATE must be a JSON object"
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict) or not all(isinstance(entry, dict) for entry in bookmarks.values()):
+        return "'bookmarks' must be an object of one object per stream"
+    for stream, entry in bookmarks.items():
+        partitions = entry.get("partitions", [])
+        if not isinstance(partitions, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("context"), dict) for p in partitions
+        ):
+            return f"the partitions of stream '{stream}' must be objects with a 'context'"
+    return None
+
+
+def _catalog_problem(catalog: t.Any) -> str | None:
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        return "a Singer catalog must be a JSON object with a 'streams' list"
+    if not all(isinstance(entry, dict) and isinstance(entry.get("tap_stream_id"), str) for entry in catalog["streams"]):
+        return "every catalog stream must be an object with a 'tap_stream_id'"
+    return None

@@ -232,3 +232,53 @@ def test_a_good_config_passes_validation() -> None:
     assert tap.config["page_size"] == 1000
     assert tap.config["api_url"] == "https://api.anthropic.com"
     assert tap.config["emit_activate_version_messages"] is True
+
+
+#: (option, file content, the exact error line after "<option> <path>: ")
+BAD_FILES: list[tuple[str, bytes, str]] = [
+    (
+        "--state",
+        b"{not json",
+        "not a JSON file (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)).",
+    ),
+    ("--state", b"", "not a JSON file (Expecting value: line 1 column 1 (char 0))."),
+    (
+        "--state",
+        b"\xff\xfe",
+        "not a JSON file ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte).",
+    ),
+    ("--state", b"[]", "a Singer STATE must be a JSON object."),
+    ("--state", b'{"bookmarks": []}', "'bookmarks' must be an object of one object per stream."),
+    ("--state", b'{"bookmarks": {"users": "x"}}', "'bookmarks' must be an object of one object per stream."),
+    (
+        "--state",
+        b'{"bookmarks": {"users": {"partitions": [1]}}}',
+        "the partitions of stream 'users' must be objects with a 'context'.",
+    ),
+    ("--catalog", b"nope", "not a JSON file (Expecting value: line 1 column 1 (char 0))."),
+    ("--catalog", b'{"streams": {}}', "a Singer catalog must be a JSON object with a 'streams' list."),
+    ("--catalog", b'{"streams": [1]}', "every catalog stream must be an object with a 'tap_stream_id'."),
+]
+
+
+@pytest.mark.parametrize(("option", "content", "expected"), BAD_FILES)
+def test_a_bad_state_or_catalog_file_is_one_clear_line(
+    option: str, content: bytes, expected: str, tmp_path: Path
+) -> None:
+    """Found by attack: these ended in tracebacks from json or the SDK."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"admin_api_keys": [ADMIN], "api_url": "http://127.0.0.1:9"}))
+    path = tmp_path / "file.json"
+    path.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(config), option, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert error_lines(result.stderr) == [f"{option} {path}: {expected}"]
+    assert "Traceback" not in result.stderr
