@@ -385,6 +385,18 @@ def test_null_key_parts_never_reach_the_key() -> None:
             {"model_breakdown": [{"estimated_cost": {"amount": "lots"}}]},
             "stream 'claude_code_usage' field 'model_breakdown.estimated_cost.amount' is not a number",
         ),
+        (  # found by review: passed through as NaN
+            {"model_breakdown": [{"estimated_cost": {"amount": "NaN"}}]},
+            "stream 'claude_code_usage' field 'model_breakdown.estimated_cost.amount' is not a number",
+        ),
+        (  # found by review: passed through as Infinity
+            {"model_breakdown": [{"estimated_cost": {"amount": "Infinity"}}]},
+            "stream 'claude_code_usage' field 'model_breakdown.estimated_cost.amount' is not a number",
+        ),
+        (  # found by review: an AssertionError
+            {"model_breakdown": [{"estimated_cost": {"amount": "sNaN"}}]},
+            "stream 'claude_code_usage' field 'model_breakdown.estimated_cost.amount' is not a number",
+        ),
         (
             {
                 "model_breakdown": [

@@ -228,16 +228,18 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
         "cache_read_tokens": tokens_read,
         "cache_creation_tokens": tokens_written,
     }
-    for tool in KNOWN_TOOLS:
+    for tool, accepted, rejected in _TOOL_COLUMNS:
         counts = tools.get(tool)
         if counts.__class__ is not dict:
-            counts = {}
-        record[f"{tool}_accepted"] = counts.get("accepted")
-        record[f"{tool}_rejected"] = counts.get("rejected")
+            counts = _NO_COUNTS
+        record[accepted] = counts.get("accepted")
+        record[rejected] = counts.get("rejected")
     return record
 
 
 _ZERO = decimal.Decimal(0)
+_TOOL_COLUMNS = tuple((tool, f"{tool}_accepted", f"{tool}_rejected") for tool in KNOWN_TOOLS)
+_NO_COUNTS: dict[str, t.Any] = {}
 
 
 def _drift(path: str, field: str, problem: str) -> SchemaDriftError:
@@ -269,11 +271,15 @@ def _model(entry: t.Any, path: str) -> dict[str, t.Any]:
     cost = _object(entry, "estimated_cost", path)
     amount = cost.get("amount")
     # A JSON number in cents (§5.9): the client decodes fractions as Decimal, whole numbers as int.
-    if amount.__class__ is int or isinstance(amount, (str, decimal.Decimal)):
+    if amount.__class__ is decimal.Decimal:
+        pass  # the usual case: a JSON number with a fraction, decoded as Decimal
+    elif amount.__class__ is int or isinstance(amount, (str, decimal.Decimal)):
         try:
             amount = decimal.Decimal(amount)
         except decimal.InvalidOperation:
             raise _drift(path, "model_breakdown.estimated_cost.amount", "is not a number") from None
+        if not amount.is_finite():  # "NaN" or "Infinity" as a string: no amount of money
+            raise _drift(path, "model_breakdown.estimated_cost.amount", "is not a number")
     elif amount is not None:
         raise _drift(path, "model_breakdown.estimated_cost.amount", "is not a number")
     return {

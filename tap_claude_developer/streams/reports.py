@@ -64,6 +64,7 @@ class ReportStream(AdminStream):
         super().__init__(*args, **kwargs)
         #: The latest a bookmark may be: end_date or now, whichever is first (set by ``window``).
         self._limit: dt.datetime | None = None
+        self._limit_text = ""  # _limit as to_seconds() writes it: compared with every record's key
 
     def bookmark(self, org: Organization) -> dt.datetime | None:
         """The bookmark from STATE; one that cannot be read, or lies in the future, is ignored (said once)."""
@@ -109,6 +110,7 @@ class ReportStream(AdminStream):
         configured_end = self.config.get("end_date")
         end = min(parse_utc(configured_end), now) if configured_end else now
         self._limit = max(self._limit or end, end)
+        self._limit_text = to_seconds(self._limit)
         if start >= end:
             LOGGER.warning(
                 "%s: stream '%s' has nothing to read: its window starts after end_date or now.", org.label, self.name
@@ -119,7 +121,7 @@ class ReportStream(AdminStream):
     def _increment_stream_state(self, latest_record: dict[str, t.Any], *, context: t.Any = None) -> None:
         """A row the API dated after end_date or now is emitted, but never moves the bookmark."""
         value = latest_record.get(self.replication_key or "")
-        if self._limit is not None and isinstance(value, str) and value > to_seconds(self._limit):
+        if self._limit is not None and isinstance(value, str) and value > self._limit_text:
             return
         super()._increment_stream_state(latest_record, context=context)
 
