@@ -104,7 +104,14 @@ _MOVE_POINT = decimal.Context(
     prec=decimal.MAX_PREC,
     Emax=decimal.MAX_EMAX,
     Emin=decimal.MIN_EMIN,
-    traps=[decimal.InvalidOperation, decimal.Inexact, decimal.Rounded, decimal.Overflow, decimal.Underflow, decimal.Subnormal],
+    traps=[
+        decimal.InvalidOperation,
+        decimal.Inexact,
+        decimal.Rounded,
+        decimal.Overflow,
+        decimal.Underflow,
+        decimal.Subnormal,
+    ],
 )
 
 
