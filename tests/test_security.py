@@ -13,6 +13,7 @@ import pytest
 
 from tap_claude_developer.client import ReadOnlySession, ReadOnlyViolation, redact
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
+from tests.conftest import Meltano, explain
 
 SPECS = [OrgSpec("Acme", users=30, invites=4, workspaces=2, members_per_workspace=3, api_keys=5)] * 2
 
@@ -90,3 +91,19 @@ def test_about_and_discover_print_no_key(sim: Simulator, tmp_path: Path, args: l
     for key in sim.admin_keys:
         assert key not in result.stdout + result.stderr
     assert sim.requests == []  # neither asks the API anything
+
+
+@pytest.mark.parametrize("command", [["list", "--all"], ["print"]])
+def test_meltano_config_shows_no_key(meltano: Meltano, command: list[str]) -> None:
+    """`meltano config` reads the keys from the environment, as a scheduled job sets them, and masks them."""
+    keys = ["sk-ant-admin01-MELTANOSENTINEL-one-AAAA", "sk-ant-admin01-MELTANOSENTINEL-two-BBBB"]
+    result = meltano(
+        "config",
+        *command[:1],
+        "tap-claude-developer",
+        *command[1:],
+        env={"TAP_CLAUDE_DEVELOPER_ADMIN_API_KEYS": json.dumps(keys)},
+    )
+    assert result.returncode == 0, explain(result)
+    assert "admin_api_keys" in result.stdout
+    assert "MELTANOSENTINEL" not in result.stdout + result.stderr
