@@ -31,7 +31,12 @@ class Organization:
 
     @property
     def label(self) -> str:
-        return f"organization '{self.name}' ({self.id})"
+        """For logs and errors: control characters in the API's name are escaped, so it cannot forge log lines."""
+        return f"organization '{_printable(self.name)}' ({self.id})"
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -77,14 +82,19 @@ class SyncRun:
             for chain, pages in self.prefetcher.ordered(chains, lambda c: walk(self.client, c)):
                 who = self.key_labels[chain.org_index]
                 try:
-                    record = next(iter(pages)).json()
-                    org = Organization(chain.org_index, str(record["id"]), str(record.get("name", "")), record)
+                    page = next(iter(pages), None)
+                    body = None if page is None else page.json()
                 except ApiError as error:
                     self._record(Failure(who, "organizations", str(error)))
                     continue
-                except (KeyError, TypeError, StopIteration):
+                record: dict[str, t.Any] = body if isinstance(body, dict) else {}
+                org_id = record.get("id")
+                # Every record and bookmark is keyed on this id: null, empty or an object must not become "None".
+                if not isinstance(org_id, str) or not org_id.strip() or not org_id.isprintable():
                     self._record(Failure(who, "organizations", "GET /v1/organizations/me gave no organization id"))
                     continue
+                name = record.get("name")
+                org = Organization(chain.org_index, org_id, name if isinstance(name, str) else "", record)
                 if org.id in self._by_id:
                     first = self.key_labels[self._by_id[org.id].index]
                     LOGGER.warning("%s belongs to the same %s as %s; syncing it once.", who, org.label, first)

@@ -12,6 +12,7 @@ import pytest
 
 from tap_claude_developer import client as client_module
 from tap_claude_developer import pagination
+from tap_claude_developer.settings import key_label
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
 from tests.helpers import DIRECTORY, Run, catalog_for, config_for, run_tap
@@ -265,3 +266,42 @@ def test_an_unreadable_200_body_fails_its_organization_not_the_run(sim: Simulato
     for stream in ("invites", "workspaces", "workspace_members", "api_keys"):
         assert run.records(stream) == clean.records(stream)
     assert run.records("users") == [r for r in clean.records("users") if r["organization_id"] != sim.orgs[1].id]
+
+
+@pytest.mark.parametrize(
+    "me",
+    [
+        {"id": None, "name": "x", "type": "organization"},
+        {"id": {"a": 1}, "name": "x", "type": "organization"},
+        {"id": "", "name": "x", "type": "organization"},
+        {"id": "org\n1", "name": "x", "type": "organization"},
+        {"name": "x", "type": "organization"},
+    ],
+    ids=["null id", "object id", "empty id", "control character", "no id"],
+)
+def test_an_organization_without_a_usable_id_fails_and_marks_nothing_deleted(
+    sim: Simulator, clean: Run, me: t.Any
+) -> None:
+    """Found by attack: a null id became the text "None" in every key column, and ACTIVATE_VERSION was sent."""
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=200, body=json.dumps(me), org_index=1, times=None))
+    run = run_tap(config_for(sim, emit_activate_version_messages=True), streams=DIRECTORY)
+    who = key_label(1, sim.admin_keys[1])
+    assert run.failures == [f"{who}, stream 'organizations': GET /v1/organizations/me gave no organization id"]
+    assert run.of_type("ACTIVATE_VERSION") == []  # a key that reached no organization: nothing may look deleted
+    assert {r["organization_id"] for r in run.records("users")} == {sim.orgs[0].id, sim.orgs[2].id}
+
+
+def test_an_organization_name_cannot_forge_a_log_line(sim: Simulator, tmp_path: Path) -> None:
+    """Found by attack: a name with a newline and escape codes split the closing summary into a fake ERROR line."""
+    evil = {"id": sim.orgs[1].id, "name": "Evil\n2026 | ERROR | FAKE LINE\x1b[31m", "type": "organization"}
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=200, body=json.dumps(evil), org_index=1, times=None))
+    sim.add_fault(Fault(path=USERS, status=403, org_index=1, times=None))
+    result = cli(sim, tmp_path)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr
+    assert not [line for line in result.stderr.splitlines() if line.startswith("2026 | ERROR | FAKE LINE")]
+    summary = (
+        f"Sync incomplete: 1 failure(s) in organization 'Evil\\n2026 | ERROR | FAKE LINE\\x1b[31m' "
+        f"({sim.orgs[1].id}); the 2 other organization(s) completed every stream and their STATE was sent."
+    )
+    assert [line for line in result.stderr.splitlines() if line.endswith(summary)] != []
