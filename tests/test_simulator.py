@@ -745,3 +745,25 @@ def default_specs_with_users(users: int) -> list[OrgSpec]:
     from tap_claude_developer.simulator.data import default_org_specs
 
     return [replace(spec, users=users) for spec in default_org_specs(2)]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--port", "-1"], "argument --port: '-1' is not a port (0 to 65535; 0 picks a free one)"),
+        (["--port", "70000"], "argument --port: '70000' is not a port (0 to 65535; 0 picks a free one)"),
+        (["--users", "-5"], "argument --users: '-5' is not a whole number of zero or more"),
+        (["--latency", "-1"], "argument --latency: '-1' is not a number of seconds from 0 to 3600"),
+        (["--latency", "nan"], "argument --latency: 'nan' is not a number of seconds from 0 to 3600"),
+    ],
+)
+def test_cli_refuses_bad_numbers_with_a_usage_line(
+    args: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by attack: these gave OverflowError and ValueError tracebacks."""
+    from tap_claude_developer.simulator.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"tap-claude-developer-simulator: error: {line}"

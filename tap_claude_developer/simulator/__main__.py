@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+import typing as t
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -33,18 +34,38 @@ _SIZE_FLAGS = (
 )
 
 
+def _number(kind: type[float], low: float, high: float, what: str) -> t.Callable[[str], float]:
+    """An argparse type: a number in ``[low, high]``, else one usage line saying what is wanted."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+_count = _number(int, 0, 10_000_000, "a whole number of zero or more")
+_port = _number(int, 0, 65535, "a port (0 to 65535; 0 picks a free one)")
+_seconds = _number(float, 0, 3600, "a number of seconds from 0 to 3600")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tap-claude-developer-simulator",
         description="Local simulator of Anthropic's Admin API (deterministic seeded data).",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=8787, help="0 picks a free port")
     parser.add_argument("--orgs", type=int, default=3, help="number of organizations")
     for flag in _SIZE_FLAGS:
         parser.add_argument(
             f"--{flag.replace('_', '-')}",
-            type=int,
+            type=_count,
             default=None,
             metavar="N",
             help=f"{flag.replace('_', ' ')} per organization (default: varies per org)",
@@ -60,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve rate-limit entries in the Aug-2026 shape (group_type instead of group{type,id,display_name})",
     )
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
+    parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds added per response")
     parser.add_argument("--ready-file", type=Path, default=None, help="JSON written once listening")
     return parser
 
