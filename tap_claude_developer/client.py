@@ -17,9 +17,13 @@ import threading
 import time
 import typing as t
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
+import urllib3
+
+from tap_claude_developer.settings import key_label
 
 LOGGER = logging.getLogger("tap-claude-developer")
 
@@ -30,6 +34,19 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 #: Retries for a 429 that carries no retry-after (a spend cap does not lift by waiting).
 BARE_429_RETRIES = 2
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+#: Bytes asked of the socket per read: large, so a normal body arrives in a few reads.
+CHUNK_SIZE = 1 << 20
+#: Failures building or sending the request that no retry can cure (the URL or a header value).
+UNSENDABLE = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidHeader,
+    urllib3.exceptions.LocationValueError,
+    UnicodeError,
+)
+#: A host name safe to repeat in a message (a Location could hold anything).
+_SAFE_HOST = re.compile(r"[a-z0-9.\-]{1,253}")
 
 
 class PageMarks(msgspec.Struct):
@@ -74,14 +91,26 @@ class ReadOnlyViolation(RuntimeError):
     """The tap tried to send something other than GET; it never should."""
 
 
+def _refuse_unless_get(method: str | bytes | None) -> None:
+    verb = (method.decode() if isinstance(method, bytes) else method or "").upper()
+    if verb != "GET":
+        raise ReadOnlyViolation(f"refused to send {verb}: the tap is read-only")
+
+
 class ReadOnlySession(requests.Session):
-    """A session that refuses every method but GET, so no code path can write to the API."""
+    """A session that sends only GET and never follows a redirect, whatever its caller asks.
+
+    requests would resend our headers, the key among them, to whatever host a 3xx names.
+    """
 
     def request(self, method: str | bytes, url: str | bytes, *args: t.Any, **kwargs: t.Any) -> requests.Response:
-        verb = method.decode() if isinstance(method, bytes) else method
-        if verb.upper() != "GET":
-            raise ReadOnlyViolation(f"refused to send {verb.upper()}: the tap is read-only")
+        _refuse_unless_get(method)
         return super().request(method, url, *args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        _refuse_unless_get(request.method)
+        kwargs["allow_redirects"] = False  # every request, and every redirect, passes here
+        return super().send(request, **kwargs)
 
 
 @dataclass
@@ -119,6 +148,8 @@ class ApiError(Exception):
             )
         if self.status == 429:
             return "Still rate limited after every retry: lower concurrency or max_requests_per_minute."
+        if self.status and 300 <= self.status < 400:
+            return "The tap never follows redirects (they could carry the key elsewhere): check api_url."
         return ""
 
     @property
@@ -235,7 +266,11 @@ def _error_fields(body: bytes) -> tuple[str | None, str, str | None, str | None]
 
 
 class AdminApiClient:
-    """GETs JSON from the Admin API for organizations identified by the position of their key."""
+    """GETs JSON from the Admin API for organizations identified by the position of their key.
+
+    ``timeout`` (the ``request_timeout`` setting) bounds each whole response, from connecting to
+    its last byte, not only each socket read.
+    """
 
     def __init__(
         self,
@@ -271,6 +306,9 @@ class AdminApiClient:
         )
         self.request_count = 0
         self._count_lock = threading.Lock()
+        #: How retry warnings name each key's organization: its key's label until the run knows the
+        #: organization, which may then put the organization's own label in its place.
+        self.labels = [key_label(index, key) for index, key in enumerate(self._keys)]
 
     def close(self) -> None:
         self.session.close()
@@ -303,18 +341,27 @@ class AdminApiClient:
             failure: ApiError
             wait: float | None = None
             try:
-                response = self.session.get(url, params=list(params), headers=request_headers, timeout=self._timeout)
-            except requests.RequestException as exc:
+                response, content = self._send(url, params, request_headers)
+            except UNSENDABLE as exc:
+                message = (
+                    f"{type(exc).__name__}: a request to {self.api_url} cannot be sent as configured (not retried)"
+                )
+                raise ApiError(path, None, message=message) from None
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
                 failure = ApiError(path, None, message=f"{type(exc).__name__} talking to {self.api_url}")
+            except _TooSlow:
+                message = f"no complete response within request_timeout ({self._timeout:g}s) from {self.api_url}"
+                failure = ApiError(path, None, message=message)
             else:
                 if response.status_code == 200:
                     try:
-                        return Body(response.content, _MARKS.decode(response.content), path)
+                        return Body(content, _MARKS.decode(content), path)
                     except (msgspec.DecodeError, RecursionError):
-                        kind = response.headers.get("content-type", "unknown content type")
-                        failure = ApiError(path, 200, message=f"unreadable JSON body ({kind})")
+                        failure = ApiError(path, 200, message=_unreadable(content, response.headers))
+                elif 300 <= response.status_code < 400:
+                    raise ApiError(path, response.status_code, message=_redirect(response.headers))
                 else:
-                    error_type, message, request_id, error_code = _error_fields(response.content)
+                    error_type, message, request_id, error_code = _error_fields(content)
                     failure = ApiError(
                         path,
                         response.status_code,
@@ -336,10 +383,56 @@ class AdminApiClient:
                 wait = min(wait + self.clock.jitter(min(wait, 1.0)), self._max_retry_wait)
                 budget.hold_until(self.clock.now() + wait)
             LOGGER.warning(
-                "Retrying in %.1fs (attempt %d of %d): %s",
+                "Retrying in %.1fs (attempt %d of %d) for %s: %s",
                 wait,
                 attempt + 1,
                 self._max_retries + 1,
+                self.labels[key_index],
                 failure.describe(hint=False),
             )
             self.clock.sleep(wait)
+
+    def _send(
+        self, url: str, params: t.Sequence[tuple[str, str]], headers: dict[str, str]
+    ) -> tuple[requests.Response, bytes]:
+        """The response and its whole body, or :class:`_TooSlow` once ``request_timeout`` has passed.
+
+        The socket timeout alone bounds each read, so a server dripping a byte at a time would
+        hold the request forever. ``read1`` returns whatever has arrived (urllib3 2), so the
+        deadline is checked as bytes come; a read that stalls still ends at the socket timeout.
+        Wall time, not ``self.clock``: this measures the network.
+        """
+        deadline = time.monotonic() + self._timeout
+        with self.session.get(
+            url, params=list(params), headers=headers, timeout=self._timeout, stream=True
+        ) as response:
+            chunks = []
+            while chunk := response.raw.read1(CHUNK_SIZE, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise _TooSlow
+        return response, b"".join(chunks)
+
+
+class _TooSlow(Exception):
+    """The whole response took longer than ``request_timeout``."""
+
+
+def _unreadable(content: bytes, headers: t.Mapping[str, str]) -> str:
+    """Why a 200's body is no page: not JSON at all, or JSON of the wrong shape."""
+    try:
+        value = _DECODER.decode(content)
+    except (msgspec.DecodeError, RecursionError):
+        return f"unreadable JSON body ({headers.get('content-type', 'unknown content type')})"
+    kind = {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(type(value), "a number")
+    return f"the body is JSON but not an object ({kind})"
+
+
+def _redirect(headers: t.Mapping[str, str]) -> str:
+    """Say a redirect came, naming where to only when that is a plain host name."""
+    try:
+        host = urlsplit(headers.get("location", "")).hostname or ""
+    except ValueError:
+        host = ""
+    where = f" to {host}" if _SAFE_HOST.fullmatch(host) else ""
+    return f"the API answered with a redirect{where}"

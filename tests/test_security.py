@@ -10,6 +10,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
+import requests
 
 from tap_claude_developer.client import ReadOnlySession, ReadOnlyViolation, redact
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
@@ -29,6 +30,25 @@ def test_every_method_but_get_is_refused_before_it_is_sent(sim: Simulator, metho
     with pytest.raises(ReadOnlyViolation, match="the tap is read-only"):
         ReadOnlySession().request(method, f"{sim.url}/v1/organizations/users", headers={"x-api-key": sim.admin_keys[0]})
     assert sim.requests == []
+
+
+def test_a_prepared_request_cannot_slip_past_the_get_only_check(sim: Simulator) -> None:
+    session = ReadOnlySession()
+    prepared = session.prepare_request(requests.Request("DELETE", f"{sim.url}/v1/organizations/users/user_x"))
+    with pytest.raises(ReadOnlyViolation, match="refused to send DELETE"):
+        session.send(prepared)
+    assert sim.requests == []
+
+
+def test_the_session_never_follows_a_redirect_even_when_asked(sim: Simulator) -> None:
+    """requests keeps x-api-key on every redirect, to any host: following one could hand the key away."""
+    sim.add_fault(Fault(path="/v1/organizations/users$", status=302, headers={"location": f"{sim.url}/v1/elsewhere"}))
+    response = ReadOnlySession().get(
+        f"{sim.url}/v1/organizations/users", headers={"x-api-key": sim.admin_keys[0]}, allow_redirects=True
+    )
+    assert response.status_code == 302
+    assert response.history == []
+    assert [r.path for r in sim.requests] == ["/v1/organizations/users"]
 
 
 def test_redact_removes_key_shaped_text_and_folds_lines() -> None:
