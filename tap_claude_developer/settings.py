@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import difflib
+import json
+import math
 import re
 import typing as t
 from urllib.parse import urlsplit
@@ -22,6 +24,12 @@ DEFAULT_API_URL = "https://api.anthropic.com"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
 STANDARD_KEY_PREFIX = "sk-ant-api"
+#: No report data exists before it: Anthropic's API did not exist yet (an earlier start only
+#: plans empty requests, and years before 1000 break the bookmarks' date format).
+EARLIEST_DATE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+#: The words the SDK reads as true in an environment variable, and their opposites.
+ENV_TRUE = ("true", "1", "yes", "on")
+ENV_FALSE = ("false", "0", "no", "off")
 #: What Anthropic keys are made of; anything else (spaces, line breaks, non-ASCII) would also
 #: break the HTTP header the key is sent in.
 KEY_CHARACTERS = re.compile(r"[A-Za-z0-9_\-]+")
@@ -161,7 +169,8 @@ SETTINGS = th.PropertiesList(
         title="Start date",
         description=(
             "Earliest day (or instant) the report streams read on a first run: a date or an "
-            "RFC 3339 datetime, naive values taken as UTC. Default: 30 days before today (UTC)."
+            "RFC 3339 datetime, naive values taken as UTC, on or after 2020-01-01. Default: 30 days "
+            "before today (UTC)."
         ),
     ),
     th.Property(
@@ -169,7 +178,7 @@ SETTINGS = th.PropertiesList(
         th.StringType,
         title="End date",
         description=(
-            "Exclusive end of what the report streams read (same formats as start_date). "
+            "Exclusive end of what the report streams read (same formats and lower bound as start_date). "
             "Default: now. Report bookmarks never move past it."
         ),
     ),
@@ -317,11 +326,23 @@ def _key_errors(keys: object) -> list[str]:
 def _url_errors(url: object) -> list[str]:
     if not isinstance(url, str):
         return ["api_url must be a string."]
-    parts = urlsplit(url)
+    if any(char.isspace() or not char.isprintable() for char in url):
+        # urlsplit drops tabs and line breaks silently, and httpx would not: fail here, not after retries.
+        return ["api_url must not contain spaces, line breaks or control characters (check its ends)."]
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL"
+        return ["api_url is not a valid URL: check the brackets around its IPv6 address."]
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return ["api_url must be an http(s) URL such as https://api.anthropic.com."]
     if parts.query or parts.fragment or parts.username or parts.password:
         return ["api_url must not carry credentials, a query or a fragment."]
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port is not None and not 1 <= port <= 65535:
+        return ["api_url has a bad port: it must be a number from 1 to 65535."]
     return []
 
 
@@ -382,8 +403,12 @@ def _date_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             continue  # absent, or already reported as the wrong type
         try:
             bounds[name] = parse_utc(value)
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):  # Overflow: 0001-01-01T00:00+01:00
             errors.append(f"{name} must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z).")
+            continue
+        if bounds[name] < EARLIEST_DATE:
+            errors.append(f"{name} must be on or after 2020-01-01: Anthropic's API did not exist before then.")
+            del bounds[name]
     if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
         errors.append("end_date must be after start_date.")
     return errors
@@ -426,4 +451,47 @@ def validate(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[st
         value = config.get(name)
         if isinstance(value, str) and (not value.strip() or "\n" in value or "\r" in value):
             errors.append(f"{name} must be a non-blank single line.")
+        elif isinstance(value, str) and not (value.isascii() and value.isprintable()):
+            # HTTP headers are latin-1: anything else crashed the sync with UnicodeEncodeError.
+            errors.append(f"{name} must be printable ASCII (no control characters): it is sent as an HTTP header.")
     return errors
+
+
+def from_env(text: str, schema: dict[str, t.Any]) -> object:
+    """An environment variable's text as its setting's type, or ValueError saying what is wrong (never the text).
+
+    Replaces the SDK's parsing, which crashes on int("abc"), reads any unknown word as false,
+    leaves numbers as text, and splits a broken JSON array at its commas.
+    """
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "integer" in types:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("must be an integer") from None
+    if "number" in types:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError("must be a number")
+        return number
+    if "boolean" in types:
+        word = text.strip().lower()
+        if word not in ENV_TRUE + ENV_FALSE:
+            raise ValueError("must be true or false (or 1/0, yes/no, on/off)")
+        return word in ENV_TRUE
+    if "array" in types and "string" in schema.get("items", {}).get("type", []) and not text.lstrip().startswith("["):
+        return text.split(",")  # the SDK's older x,y,z form
+    if "array" in types or "object" in types:
+        wanted = "array" if "array" in types else "object"
+        try:
+            value = json.loads(text, parse_float=decimal.Decimal)
+        except ValueError:
+            value = None
+        if not isinstance(value, list if wanted == "array" else dict):
+            raise ValueError(f"is not a JSON {wanted} (check its brackets, quotes and commas)")
+        return value
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 import sys
@@ -9,9 +10,12 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_claude_developer import settings
 from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
@@ -26,6 +30,7 @@ from tap_claude_developer.streams.usage_cost import USAGE_COST_STREAMS
 from tap_claude_developer.sync_run import SyncRun
 
 if t.TYPE_CHECKING:
+    import click
     from singer_sdk import Stream
 
 
@@ -84,6 +89,27 @@ class TapClaudeDeveloper(Tap):
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors or super()._validate_config(raise_errors=raise_errors)
 
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:
+        """The SDK finds the variables (and loads .env); we parse them, one clear line per bad value."""
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        properties: dict[str, t.Any] = schema["properties"]
+        # Declared as strings, every variable comes back as its raw text.
+        raw = parse_environment_config(
+            {"properties": {name: {"type": "string"} for name in properties}}, cls._env_var_prefix
+        )
+        config: dict[str, t.Any] = {}
+        errors: list[str] = []
+        for name, text in raw.items():
+            try:
+                config[name] = settings.from_env(text, properties[name])
+            except ValueError as problem:
+                errors.append(f"environment variable {cls._env_var_prefix}{name.upper()} {problem}.")
+        if errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return config
+
     def discover_streams(self) -> list[Stream]:
         return [stream_class(tap=self) for stream_class in STREAMS]
 
@@ -105,6 +131,48 @@ class TapClaudeDeveloper(Tap):
         )
         labels = [settings.key_label(index, key) for index, key in enumerate(keys)]
         return SyncRun(client, Prefetcher(concurrency), labels)
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> _ConfigInput:
+        """As the SDK's (files merged in order, ENV = read the environment), but a bad file is one line."""
+        config: dict[str, t.Any] = {}
+        for path in value:
+            if path != "ENV":
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        # Decimal floats, as the SDK reads config files.
+                        config |= _read_file(handle, "--config", _config_problem, parse_float=decimal.Decimal)
+                except OSError as error:
+                    cls.logger.error("--config %s: cannot be read (%s).", path, error.strerror or error)
+                    ctx.exit(1)
+                except ValueError as problem:
+                    cls.logger.error("%s", problem)
+                    ctx.exit(1)
+        return _ConfigInput(config=config, parse_env="ENV" in value)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """As the SDK's, but a bad config is clear lines and a failed organization makes --test exit 1."""
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+        try:
+            tap = cls(config=config.config, parse_env_config=config.parse_env, validate_config=True)
+        except ConfigValidationError as invalid:
+            for error in [*invalid.errors, "Config validation failed"]:
+                cls.logger.error("%s", error)
+            ctx.exit(1)
+        if value == CliTestOptionValue.Schema.value:
+            tap.write_schemas()
+            ctx.exit()
+        try:
+            tap.run_connection_test()
+        finally:
+            tap.run.close()
+        if tap.run.failures:
+            cls.logger.error("%s", tap.run.summary())
+            ctx.exit(1)
+        ctx.exit()
 
     @classmethod
     def invoke(  # type: ignore[override]
@@ -145,20 +213,37 @@ class TapClaudeDeveloper(Tap):
             sys.exit(1)
 
 
-def _read_file(handle: t.IO[str], option: str, problem: t.Callable[[t.Any], str | None]) -> t.Any:
-    """A --state or --catalog file as JSON, or one clear line (raised as ValueError) saying what is wrong."""
+def _read_file(
+    handle: t.IO[str],
+    option: str,
+    problem: t.Callable[[t.Any], str | None],
+    parse_float: t.Callable[[str], t.Any] = float,
+) -> t.Any:
+    """A --config, --state or --catalog file as JSON, or one clear line (raised as ValueError) saying what is wrong."""
     try:
-        value = json.loads(handle.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        value = json.loads(handle.read(), parse_float=parse_float, parse_constant=_no_constant)
+    except ValueError as error:  # also UnicodeDecodeError and JSONDecodeError
         raise ValueError(f"{option} {handle.name}: not a JSON file ({error}).") from None
     if (found := problem(value)) is not None:
         raise ValueError(f"{option} {handle.name}: {found}.")
     return value
 
 
+def _no_constant(name: str) -> t.NoReturn:
+    """Python's json reads NaN and Infinity; JSON has neither, and no setting or bookmark can be one."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _config_problem(config: t.Any) -> str | None:
+    return None if isinstance(config, dict) else "the settings must be a JSON object"
+
+
 def _state_problem(state: t.Any) -> str | None:
     if not isinstance(state, dict):
         return "a Singer STATE must be a JSON object"
+    if state.get("type") == "STATE":
+        # The SDK would read it as a state without bookmarks: every report re-read from start_date.
+        return "this is a whole Singer STATE message: pass only its 'value' (the object holding 'bookmarks')"
     bookmarks = state.get("bookmarks", {})
     if not isinstance(bookmarks, dict) or not all(isinstance(entry, dict) for entry in bookmarks.values()):
         return "'bookmarks' must be an object of one object per stream"
@@ -168,6 +253,8 @@ def _state_problem(state: t.Any) -> str | None:
             isinstance(p, dict) and isinstance(p.get("context"), dict) for p in partitions
         ):
             return f"the partitions of stream '{stream}' must be objects with a 'context'"
+        if not all(isinstance(part.get("progress_markers", {}), dict) for part in [entry, *partitions]):
+            return f"the progress_markers of stream '{stream}' must be objects"
     return None
 
 
@@ -176,4 +263,32 @@ def _catalog_problem(catalog: t.Any) -> str | None:
         return "a Singer catalog must be a JSON object with a 'streams' list"
     if not all(isinstance(entry, dict) and isinstance(entry.get("tap_stream_id"), str) for entry in catalog["streams"]):
         return "every catalog stream must be an object with a 'tap_stream_id'"
+    # A stream class sets its key as a str; full-table streams keep the SDK's property (no key).
+    own: dict[str, str | None] = {
+        stream.name: key if isinstance(key := stream.replication_key, str) else None  # type: ignore[misc]
+        for stream in STREAMS
+    }
+    for entry in catalog["streams"]:
+        name = entry["tap_stream_id"]
+        if not isinstance(entry.get("schema", {}), dict):
+            return f"the schema of stream '{name}' must be an object"
+        metadata = entry.get("metadata", [])
+        if not isinstance(metadata, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("breadcrumb"), list) and isinstance(m.get("metadata"), dict)
+            for m in metadata
+        ):
+            return f"the metadata of stream '{name}' must be a list of objects with a 'breadcrumb' and a 'metadata'"
+        if name in own:
+            # The SDK's rule: the entry's own key, else the stream's metadata (breadcrumb []).
+            root: dict[str, t.Any] = next((m["metadata"] for m in metadata if m["breadcrumb"] == []), {})
+            found = entry.get("replication_key") or root.get("replication-key")
+            if found != own[name]:
+                return (
+                    f"the replication key of stream '{name}' is fixed ({_named(own[name])}), "
+                    f"but the catalog gives {_named(found)}"
+                )
     return None
+
+
+def _named(key: object) -> str:
+    return f"'{key}'" if key else "none"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_claude_developer.simulator import Simulator
+
 ADMIN = "sk-ant-admin01-" + "A" * 80 + "-Zq9sAA"
 OTHER_ADMIN = "sk-ant-admin01-" + "B" * 80 + "-Wx3kAA"
 STANDARD = "sk-ant-api03-" + "C" * 80 + "-Pn4tAA"
@@ -63,6 +65,57 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
     ),
     ({"admin_api_keys": [ADMIN], "request_timeout": 1e308}, ["request_timeout must be at most 3600."]),
     ({"admin_api_keys": [ADMIN], "max_retry_wait": 86400}, ["max_retry_wait must be at most 3600."]),
+    # Found by attack: these raised ValueError or passed, then failed after retries at run time.
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "http://[::1"},
+        ["api_url is not a valid URL: check the brackets around its IPv6 address."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "http://127.0.0.1:99999"},
+        ["api_url has a bad port: it must be a number from 1 to 65535."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "http://127.0.0.1:abc"},
+        ["api_url has a bad port: it must be a number from 1 to 65535."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "https://api.anthropic.com\n"},
+        ["api_url must not contain spaces, line breaks or control characters (check its ends)."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": " https://api.anthropic.com"},
+        ["api_url must not contain spaces, line breaks or control characters (check its ends)."],
+    ),
+    # Found by attack: HTTP headers are latin-1, so these crashed the sync with UnicodeEncodeError.
+    (
+        {"admin_api_keys": [ADMIN], "anthropic_version": "2023-06-01\u65e5\u672c"},
+        ["anthropic_version must be printable ASCII (no control characters): it is sent as an HTTP header."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "user_agent": "tap/\u65e5\u672c"},
+        ["user_agent must be printable ASCII (no control characters): it is sent as an HTTP header."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "user_agent": "tap\x00"},
+        ["user_agent must be printable ASCII (no control characters): it is sent as an HTTP header."],
+    ),
+    # Found by attack: year 1 broke the bookmark format, 1970 planned ~20,800 requests per organization.
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "0001-01-01"},
+        ["start_date must be on or after 2020-01-01: Anthropic's API did not exist before then."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "1970-01-01"},
+        ["start_date must be on or after 2020-01-01: Anthropic's API did not exist before then."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "end_date": "2019-12-31T23:59:59Z"},
+        ["end_date must be on or after 2020-01-01: Anthropic's API did not exist before then."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "0001-01-01T00:00:00+01:00"},  # OverflowError in UTC
+        ["start_date must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z)."],
+    ),
     ({}, ["admin_api_keys is required: give one Admin API key (sk-ant-admin...) per organization."]),
     ({"admin_api_keys": []}, ["admin_api_keys is empty: give at least one Admin API key (sk-ant-admin...)."]),
     ({"admin_api_keys": ADMIN}, ["admin_api_keys must be a list of Admin API keys (a JSON array of strings)."]),
@@ -255,14 +308,83 @@ BAD_FILES: list[tuple[str, bytes, str]] = [
         b'{"bookmarks": {"users": {"partitions": [1]}}}',
         "the partitions of stream 'users' must be objects with a 'context'.",
     ),
+    (
+        "--state",
+        b'{"type": "STATE", "value": {"bookmarks": {}}}',
+        "this is a whole Singer STATE message: pass only its 'value' (the object holding 'bookmarks').",
+    ),
+    (
+        "--state",
+        b'{"bookmarks": {"users": {"partitions": [{"context": {}, "progress_markers": "x"}]}}}',
+        "the progress_markers of stream 'users' must be objects.",
+    ),
+    (
+        "--state",
+        b'{"bookmarks": {"users": {"progress_markers": 1}}}',
+        "the progress_markers of stream 'users' must be objects.",
+    ),
+    ("--state", b'{"bookmarks": {"users": {"x": NaN}}}', "not a JSON file (NaN is not JSON)."),
     ("--catalog", b"nope", "not a JSON file (Expecting value: line 1 column 1 (char 0))."),
     ("--catalog", b'{"streams": {}}', "a Singer catalog must be a JSON object with a 'streams' list."),
     ("--catalog", b'{"streams": [1]}', "every catalog stream must be an object with a 'tap_stream_id'."),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "users", "schema": "x"}]}',
+        "the schema of stream 'users' must be an object.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "users", "metadata": "x"}]}',
+        "the metadata of stream 'users' must be a list of objects with a 'breadcrumb' and a 'metadata'.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "users", "metadata": [{"breadcrumb": []}]}]}',
+        "the metadata of stream 'users' must be a list of objects with a 'breadcrumb' and a 'metadata'.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "messages_usage", "replication_key": "ending_at"}]}',
+        "the replication key of stream 'messages_usage' is fixed ('starting_at'), but the catalog gives 'ending_at'.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "claude_code_usage", "metadata": '
+        b'[{"breadcrumb": [], "metadata": {"replication-key": "actor"}}]}]}',
+        "the replication key of stream 'claude_code_usage' is fixed ('date'), but the catalog gives 'actor'.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "cost_report"}]}',
+        "the replication key of stream 'cost_report' is fixed ('starting_at'), but the catalog gives none.",
+    ),
+    (
+        "--catalog",
+        b'{"streams": [{"tap_stream_id": "users", "replication_key": "added_at"}]}',
+        "the replication key of stream 'users' is fixed (none), but the catalog gives 'added_at'.",
+    ),
+    # A second --config file, after a good one: each ended in the SDK's 46-line traceback.
+    (
+        "--config",
+        b"{not json",
+        "not a JSON file (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)).",
+    ),
+    ("--config", b"", "not a JSON file (Expecting value: line 1 column 1 (char 0))."),
+    ("--config", b'{"page_size": NaN}', "not a JSON file (NaN is not JSON)."),
+    ("--config", b'{"request_timeout": -Infinity}', "not a JSON file (-Infinity is not JSON)."),
+    ("--config", b"[]", "the settings must be a JSON object."),
+    ("--config", b'"sk-ant-admin01-x"', "the settings must be a JSON object."),
+    ("--config", b"null", "the settings must be a JSON object."),
+    (
+        "--config",
+        b'{"api_url": "\xe9"}',
+        "not a JSON file ('utf-8' codec can't decode byte 0xe9 in position 13: invalid continuation byte).",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("option", "content", "expected"), BAD_FILES)
-def test_a_bad_state_or_catalog_file_is_one_clear_line(
+def test_a_bad_config_state_or_catalog_file_is_one_clear_line(
     option: str, content: bytes, expected: str, tmp_path: Path
 ) -> None:
     """Found by attack: these ended in tracebacks from json or the SDK."""
@@ -281,4 +403,133 @@ def test_a_bad_state_or_catalog_file_is_one_clear_line(
     assert result.returncode == 1
     assert result.stdout == ""
     assert error_lines(result.stderr) == [f"{option} {path}: {expected}"]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("name", "expected"), [("missing.json", "No such file or directory"), (".", "Is a directory")])
+def test_a_config_path_that_is_no_readable_file_is_one_clear_line(name: str, expected: str, tmp_path: Path) -> None:
+    """Found by attack: the SDK's FileNotFoundError and IsADirectoryError were tracebacks."""
+    path = tmp_path / name
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [f"--config {path}: cannot be read ({expected})."]
+    assert "Traceback" not in result.stderr
+
+
+CHECK = "(check its brackets, quotes and commas)."
+
+#: (environment variables beyond a good key, the exact error lines) for --config ENV
+BAD_ENVIRONMENTS: list[tuple[dict[str, str], list[str]]] = [
+    # Found by attack: int() raised ValueError, "maybe" read as false, a broken array split at its commas.
+    ({"PAGE_SIZE": "abc"}, ["environment variable TAP_CLAUDE_DEVELOPER_PAGE_SIZE must be an integer."]),
+    ({"PAGE_SIZE": "1.5"}, ["environment variable TAP_CLAUDE_DEVELOPER_PAGE_SIZE must be an integer."]),
+    ({"REQUEST_TIMEOUT": "abc"}, ["environment variable TAP_CLAUDE_DEVELOPER_REQUEST_TIMEOUT must be a number."]),
+    ({"MAX_RETRY_WAIT": "inf"}, ["environment variable TAP_CLAUDE_DEVELOPER_MAX_RETRY_WAIT must be a number."]),
+    (
+        {"ADMIN_API_KEYS": f'["{ADMIN}", "{OTHER_ADMIN}'},
+        [
+            "environment variable TAP_CLAUDE_DEVELOPER_ADMIN_API_KEYS is not a JSON array "
+            "(check its brackets, quotes and commas)."
+        ],
+    ),
+    (
+        {"USAGE_GROUP_BY": '["model"'},
+        [f"environment variable TAP_CLAUDE_DEVELOPER_USAGE_GROUP_BY is not a JSON array {CHECK}"],
+    ),
+    (
+        {"EMIT_ACTIVATE_VERSION_MESSAGES": "maybe"},
+        [
+            "environment variable TAP_CLAUDE_DEVELOPER_EMIT_ACTIVATE_VERSION_MESSAGES must be true or false "
+            "(or 1/0, yes/no, on/off)."
+        ],
+    ),
+    (
+        {"STREAM_MAPS": "{"},
+        [f"environment variable TAP_CLAUDE_DEVELOPER_STREAM_MAPS is not a JSON object {CHECK}"],
+    ),
+    ({"PAGE_SIZE": "5000"}, ["page_size must be from 1 to 1000."]),  # parsed, then the usual checks
+]
+
+
+@pytest.mark.parametrize(("variables", "expected"), BAD_ENVIRONMENTS)
+def test_a_bad_environment_variable_is_one_clear_line(
+    variables: dict[str, str], expected: list[str], tmp_path: Path
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "TAP_CLAUDE_DEVELOPER_ADMIN_API_KEYS": json.dumps([ADMIN])}
+    env |= {f"TAP_CLAUDE_DEVELOPER_{name}": value for name, value in variables.items()}
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", "ENV"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert error_lines(result.stderr) == [*expected, "Config validation failed"]
+    assert "Traceback" not in result.stderr
+    for secret in ("A" * 30, "B" * 30):
+        assert secret not in result.stderr
+
+
+def test_environment_variables_are_read_as_their_settings_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tap_claude_developer.tap import TapClaudeDeveloper
+
+    for name, value in {
+        "ADMIN_API_KEYS": f"{ADMIN},{OTHER_ADMIN}",  # the SDK's older x,y,z form still works
+        "PAGE_SIZE": "50",
+        "REQUEST_TIMEOUT": "2.5",  # the SDK left numbers as text, which then failed validation
+        "EMIT_ACTIVATE_VERSION_MESSAGES": "No",
+        "USAGE_GROUP_BY": '["model"]',
+        "START_DATE": "2026-01-01",
+    }.items():
+        monkeypatch.setenv(f"TAP_CLAUDE_DEVELOPER_{name}", value)
+    tap = TapClaudeDeveloper(config={}, parse_env_config=True)
+    assert tap.config["admin_api_keys"] == [ADMIN, OTHER_ADMIN]
+    assert tap.config["page_size"] == 50
+    assert tap.config["request_timeout"] == 2.5
+    assert tap.config["emit_activate_version_messages"] is False
+    assert tap.config["usage_group_by"] == ["model"]
+    assert tap.config["start_date"] == "2026-01-01"
+
+
+def test_the_discovered_catalog_passes_the_catalog_checks() -> None:
+    """The replication-key check must not refuse the catalog the tap itself writes."""
+    from tap_claude_developer.tap import TapClaudeDeveloper, _catalog_problem
+
+    tap = TapClaudeDeveloper(config={"admin_api_keys": [ADMIN]}, parse_env_config=False)
+    assert _catalog_problem(json.loads(json.dumps(tap.catalog_dict))) is None
+
+
+def test_the_connection_test_fails_when_a_key_is_refused(simulator: Simulator, tmp_path: Path) -> None:
+    """Found by attack: --test exited 0 after a 401."""
+
+    def connection_test(keys: list[str]) -> subprocess.CompletedProcess[str]:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"admin_api_keys": keys, "api_url": simulator.url, "max_retries": 0}))
+        return subprocess.run(
+            [sys.executable, "-m", "tap_claude_developer", "--config", str(config), "--test"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+
+    assert connection_test(simulator.admin_keys[:1]).returncode == 0
+    result = connection_test([simulator.admin_keys[0], ADMIN])  # the simulator knows no such key
+    assert result.returncode == 1
+    assert error_lines(result.stderr)[-1] == (
+        "Sync incomplete: 1 failure(s) in the 2nd admin API key (ending ...9sAA); "
+        "the 1 other organization(s) completed every stream and their STATE was sent."
+    )
     assert "Traceback" not in result.stderr
