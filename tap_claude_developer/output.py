@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import typing as t
 
@@ -37,6 +38,21 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._write_pending()
         sys.stdout.buffer.write(self.format_message(message))
         sys.stdout.flush()
+
+    def write_record(
+        self, stream: str, record: dict[str, t.Any], version: int | None, time_extracted: dt.datetime
+    ) -> None:
+        """A RECORD exactly as ``RecordMessage(...).to_dict()`` gives it, without building the message.
+
+        ``time_extracted`` must be in UTC already (RecordMessage would convert it).
+        """
+        message: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = time_extracted
+        self._pending.append(message)
+        if len(self._pending) >= BATCH:
+            self._write_pending()
 
     def _write_pending(self) -> None:
         if self._pending:

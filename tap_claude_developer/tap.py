@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import gc
 import json
 import logging
 import sys
@@ -205,12 +207,31 @@ class TapClaudeDeveloper(Tap):
             validate_config=True,
         )
         try:
-            tap.sync_all()
+            with _collector_kept_off_startup_objects():
+                tap.sync_all()
         finally:
             tap.run.close()
         if tap.run.failures:
             cls.logger.error("%s", tap.run.summary())
             sys.exit(1)
+
+
+@contextlib.contextmanager
+def _collector_kept_off_startup_objects() -> t.Iterator[None]:
+    """Python's cyclic garbage collector, tuned for millions of short-lived acyclic records.
+
+    With the default thresholds a full collection walks every object the imports created every
+    few thousand records: a sixth of a large sync's time. Frozen, those objects are skipped.
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _read_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import typing as t
@@ -36,7 +37,8 @@ class Run:
 def catalog_for(streams: t.Iterable[str], config: dict[str, t.Any]) -> dict[str, t.Any]:
     """The tap's own catalog with only ``streams`` selected."""
     wanted = set(streams)
-    catalog = TapClaudeDeveloper(config=config, parse_env_config=False).catalog_dict
+    # A copy: the SDK's stream-map setup pops '__else__' out of the config it is given.
+    catalog = TapClaudeDeveloper(config=copy.deepcopy(config), parse_env_config=False).catalog_dict
     for entry in catalog["streams"]:
         for metadata in entry["metadata"]:
             if metadata["breadcrumb"] == []:

@@ -18,8 +18,10 @@ from singer_sdk import typing as th
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 
 from tap_claude_developer.client import ApiError, Body
+from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.pagination import Chain, Cursor
 from tap_claude_developer.prefetch import Pages
 from tap_claude_developer.records import RecordShape
@@ -104,6 +106,8 @@ class AdminStream(Stream):
         self._saved_state: dict[str, t.Any] = {}
         self._shape = RecordShape(self.name, self.schema)
         self._deselects: bool | None = None
+        #: The writer, when records can skip the SDK's message objects; False when they cannot.
+        self._plain_writer: BufferedMsgSpecWriter | t.Literal[False] | None = None
         self._extracted_at = utc_now()
         self._last_increment: tuple[int, t.Any] | None = None
         if self.shows_deletions and self.config.get("emit_activate_version_messages"):
@@ -127,6 +131,32 @@ class AdminStream(Stream):
         super().finalize_state_progress_markers(state)
         if state is None and self._stream_version is not None and self.complete:
             self._write_activate_version_message(self._stream_version)
+
+    def _write_record_message(self, record: types.Record) -> None:
+        """Straight to the writer when the stream maps leave records as they are (no maps, no flattening).
+
+        Building a RecordMessage and a generator per record cost more than encoding the record.
+        """
+        if self._plain_writer is None:
+            only = self.stream_maps[0] if len(self.stream_maps) == 1 else None
+            writer = self._admin_tap.message_writer
+            self._plain_writer = False
+            if (
+                isinstance(writer, BufferedMsgSpecWriter)
+                and type(only) is SameRecordTransform
+                and only.stream_alias == self.name
+                and not only.flattening_enabled
+            ):
+                self._plain_writer = writer
+        if not self._plain_writer:
+            super()._write_record_message(record)
+            return
+        if self._deselects is None:
+            self._deselects = not all(self.mask.values())
+        if self._deselects:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        self._plain_writer.write_record(self.name, record, self._stream_version, self._extracted_at)
+        self.state_manager.is_flushed = False
 
     def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Generator[singer.RecordMessage, None, None]:
         """The SDK's, minus two per-record walks that cost as much as the rest of the record path.
