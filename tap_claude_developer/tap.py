@@ -13,7 +13,7 @@ from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk.configuration._dict_config import parse_environment_config
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException, ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import _ConfigInput
@@ -57,6 +57,14 @@ class _RedactKeys(logging.Filter):
             text = logging.Formatter().formatException(record.exc_info)
             record.exc_info, record.exc_text = None, KEY_PATTERN.sub("[redacted key]", text)
         return True
+
+
+class _QuietDryRunStops(logging.Filter):
+    """--test stops each stream at its first record, and the SDK logs that stop as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        stopped = isinstance(sys.exc_info()[1], (AbortedSyncFailedException, AbortedSyncPausedException))
+        return not (stopped and record.msg == "An unhandled error occurred while syncing '%s'")
 
 
 class TapClaudeDeveloper(Tap):
@@ -154,7 +162,8 @@ class TapClaudeDeveloper(Tap):
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """As the SDK's, but a bad config is clear lines and a failed organization makes --test exit 1."""
+        """As the SDK's, but a bad config is clear lines, only selected streams are tried (one record
+        each), and a failed organization makes --test exit 1."""
         if value == CliTestOptionValue.Disabled.value:
             return
         config: _ConfigInput = ctx.params.get("config", _ConfigInput())
@@ -167,10 +176,17 @@ class TapClaudeDeveloper(Tap):
         if value == CliTestOptionValue.Schema.value:
             tap.write_schemas()
             ctx.exit()
+        quiet = _QuietDryRunStops()
+        handlers = logging.getLogger().handlers
+        for handler in handlers:
+            handler.addFilter(quiet)
         try:
-            tap.run_connection_test()
+            # The SDK's run_connection_test forces every stream on, the opt-in ones included.
+            tap.run_sync_dry_run(dry_run_record_limit=1, streams=[s for s in tap.streams.values() if s.selected])
         finally:
             tap.run.close()
+            for handler in handlers:
+                handler.removeFilter(quiet)
         if tap.run.failures:
             cls.logger.error("%s", tap.run.summary())
             ctx.exit(1)

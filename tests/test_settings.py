@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tap_claude_developer.simulator import Simulator
+from tap_claude_developer.tap import STREAMS
 
 ADMIN = "sk-ant-admin01-" + "A" * 80 + "-Zq9sAA"
 OTHER_ADMIN = "sk-ant-admin01-" + "B" * 80 + "-Wx3kAA"
@@ -533,3 +535,28 @@ def test_the_connection_test_fails_when_a_key_is_refused(simulator: Simulator, t
         "the 1 other organization(s) completed every stream and their STATE was sent."
     )
     assert "Traceback" not in result.stderr
+
+
+def test_the_connection_test_reads_one_record_of_every_selected_stream(simulator: Simulator, tmp_path: Path) -> None:
+    """Found by a new user: --test gave records for 2 streams of 13, and an ERROR line for each.
+
+    The SDK stops each stream at its first record; the chains that stream left unread were
+    served to the next stream, which then took none of its own.
+    """
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"admin_api_keys": simulator.admin_keys, "api_url": simulator.url}))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(config), "--test"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = collections.Counter(
+        message["stream"] for message in map(json.loads, result.stdout.splitlines()) if message["type"] == "RECORD"
+    )
+    opt_in = {"analytics_usage", "analytics_cost"}
+    assert records == {stream.name: 1 for stream in STREAMS if stream.name not in opt_in}
+    assert error_lines(result.stderr) == []

@@ -63,19 +63,28 @@ class RunFeed:
     while the last ones of the current stream are being emitted: no pause between streams.
     """
 
-    def __init__(self, run: SyncRun, planned: t.Iterator[PlannedChain]) -> None:
+    def __init__(self, run: SyncRun, planned: t.Iterator[PlannedChain], streams: t.Sequence[str]) -> None:
         self._chains = run.prefetcher.ordered(planned, lambda item: _pages(run, item))
         self._next: tuple[PlannedChain, Pages[Body]] | None = None
+        #: Where each stream comes in the plan: chains of a stream or organization the SDK has
+        #: left behind (a dry run stops each stream at its first record) are dropped, not served.
+        self._rank = {name: position for position, name in enumerate(streams)}
 
     def take(self, stream: str, org_index: int) -> t.Iterator[tuple[PlannedChain, Pages[Body]]]:
         """The chains of ``stream`` for one organization, as they come."""
+        wanted = (self._rank[stream], org_index)
         while True:
             if self._next is None:
                 self._next = next(self._chains, None)
                 if self._next is None:
                     return
-            planned = self._next[0]
-            if planned.stream != stream or planned.org_index != org_index:
+            planned, pages = self._next
+            found = (self._rank[planned.stream], planned.org_index)
+            if found < wanted:  # left behind: never read
+                pages.close()
+                self._next = None
+                continue
+            if found != wanted:
                 return
             item, self._next = self._next, None
             yield item
@@ -240,7 +249,8 @@ class AdminStream(Stream):
         if not context:
             return
         if self.run.feed is None:
-            self.run.feed = RunFeed(self.run, _plan_run(self._admin_tap))
+            selected = [stream.name for stream in _selected(self._admin_tap)]
+            self.run.feed = RunFeed(self.run, _plan_run(self._admin_tap), selected)
         org = self.run.organization(context["organization_id"])
         conform = self._shape.conform
         for planned, pages in self.run.feed.take(self.name, org.index):
@@ -277,11 +287,15 @@ class AdminStream(Stream):
         return self.run.every_organization_reached and not self.run.failed(self.name)
 
 
+def _selected(tap: TapClaudeDeveloper) -> list[AdminStream]:
+    """The selected streams, in the order the SDK syncs them (by name)."""
+    return [stream for stream in tap.streams.values() if isinstance(stream, AdminStream) and stream.selected]
+
+
 def _plan_run(tap: TapClaudeDeveloper) -> t.Iterator[PlannedChain]:
-    """Every selected stream's plan, in the order the SDK syncs them (by name)."""
-    for stream in tap.streams.values():
-        if isinstance(stream, AdminStream) and stream.selected:
-            yield from stream.plan()
+    """Every selected stream's plan, in sync order."""
+    for stream in _selected(tap):
+        yield from stream.plan()
 
 
 def page_items(page: t.Any, path: str) -> list[dict[str, t.Any]]:
