@@ -25,7 +25,7 @@ from tap_claude_developer.client import KEY_PATTERN
 from tap_claude_developer.simulator import OrgSpec, Simulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-#: Part of every Meltano state id: Meltano keeps state between test sessions in .meltano/.
+#: Part of every Meltano state id, so that no two test sessions ever read each other's state.
 SESSION = uuid.uuid4().hex[:8]
 PG_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
@@ -79,6 +79,8 @@ class Meltano:
     """Runs the project's Meltano (``meltano.yml`` at the repository root) with environment overrides."""
 
     executable: str
+    #: Meltano's system database (runs and state) for the tests alone: a user's project keeps its own.
+    database: str
 
     def __call__(self, *args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
         clean = {name: value for name, value in os.environ.items() if not _FOREIGN_ENV.match(name)}
@@ -86,7 +88,7 @@ class Meltano:
             # --env-file: a developer's .env (real keys, say) must not reach the tests.
             [self.executable, "--log-format=uncolored", f"--env-file={os.devnull}", *args],
             cwd=REPO_ROOT,
-            env={**clean, "NO_COLOR": "1", **env},
+            env={**clean, "NO_COLOR": "1", "MELTANO_DATABASE_URI": self.database, **env},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -112,7 +114,7 @@ def explain(result: subprocess.CompletedProcess[str], lines: int = 30) -> str:
 
 
 @pytest.fixture(scope="session")
-def meltano() -> Meltano:
+def meltano(tmp_path_factory: pytest.TempPathFactory) -> Meltano:
     """The Meltano installed beside this Python, with the project's plugins installed."""
     found = Path(sys.executable).parent / "meltano"
     executable = str(found) if found.exists() else shutil.which("meltano")
@@ -121,7 +123,7 @@ def meltano() -> Meltano:
         if _required("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    runner = Meltano(executable)
+    runner = Meltano(executable, f"sqlite:///{tmp_path_factory.mktemp('meltano') / 'meltano.db'}")
     plugins = REPO_ROOT / ".meltano"
     wanted = ("extractors/tap-claude-developer", "loaders/target-postgres", "loaders/target-csv")
     if not all((plugins / name / "venv").is_dir() for name in wanted):
