@@ -111,3 +111,19 @@ def test_a_drifted_page_parses_or_fails_clearly(name: str, data: st.DataObject) 
     except ApiError as error:  # the tap's own, one-line error: fine
         problem = str(error)
     assert not problem or f"stream '{name}'" in problem or "'data'" in problem, problem
+
+
+@pytest.mark.parametrize("name", ["rate_limits", "workspace_rate_limits"])
+@pytest.mark.parametrize(("value", "kind"), [(0, "integer"), ("text", "string"), ({}, "object")])
+def test_limits_that_are_no_list_fail_naming_the_field(name: str, value: object, kind: str) -> None:
+    """Found by the property test above: 'limits': 0 crashed workspace_rate_limits with a TypeError."""
+    chain, page = PAGES[name][0]
+    drifted = copy.deepcopy(page)
+    drifted["data"][0]["limits"] = value
+    stream = TAP.streams[name]
+    with pytest.raises(ApiError) as error:
+        for record in stream.records(drifted, chain, ORG):  # type: ignore[attr-defined]
+            stream._shape.conform(record, chain.path)  # type: ignore[attr-defined]
+    assert str(error.value) == (
+        f"GET {chain.path} failed: HTTP 200: stream '{name}' field 'limits' should be array or null, got {kind}"
+    )

@@ -128,12 +128,14 @@ class WorkspaceRateLimitsStream(AdminStream):
 
     def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
         for item in page_items(page, chain.path):
+            limits = item.get("limits")  # not a list: RecordShape names the field in its error
             yield {
                 **item,
                 "organization_id": org.id,
                 "workspace_id": item.get("workspace_id") or chain.label,
                 **group_columns(item),
-                "has_workspace_override": any(_source(limit) == "workspace" for limit in item.get("limits") or []),
+                "has_workspace_override": isinstance(limits, list)
+                and any(_source(limit) == "workspace" for limit in limits),
             }
 
 
