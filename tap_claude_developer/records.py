@@ -55,18 +55,29 @@ class RecordShape:
         self.conform: t.Callable[[dict[str, t.Any], str], dict[str, t.Any]] = self._compile()
 
     def _compile(self) -> t.Callable[[dict[str, t.Any], str], dict[str, t.Any]]:
-        lines = ["def conform(record, path):", "    get = record.get"]
-        scope: dict[str, t.Any] = {"slow": self._slow_check}
-        for i, (name, python, nullable, _, _) in enumerate(self._fields):
+        """``conform``: a record with exactly the schema's fields, in its order (the tap's own report
+        rows), is checked and returned as it is; any other (an API object with a new field) is rebuilt."""
+        checks: list[str] = []
+        scope: dict[str, t.Any] = {"slow": self._slow_check, "names": tuple(name for name, *_ in self._fields)}
+        for i, (_, python, nullable, _, _) in enumerate(self._fields):
             scope[f"exact{i}"] = frozenset(python)
-            lines.append(f"    v{i} = get({name!r})")
             test = f"v{i}.__class__ not in exact{i}" if object not in python else "False"
             if nullable:
-                lines.append(f"    if v{i} is not None and {test}: slow({i}, v{i}, path)")
+                checks.append(f"if v{i} is not None and {test}: slow({i}, v{i}, path)")
             else:
-                lines.append(f"    if v{i} is None or {test}: slow({i}, v{i}, path)")
-        fields = ", ".join(f"{name!r}: v{i}" for i, (name, *_) in enumerate(self._fields))
-        lines.append(f"    return {{{fields}}}")
+                checks.append(f"if v{i} is None or {test}: slow({i}, v{i}, path)")
+        names = scope["names"]
+        lines = [
+            "def conform(record, path):",
+            "    if tuple(record) == names:",
+            *(f"        v{i} = record[{name!r}]" for i, name in enumerate(names)),
+            *(f"        {check}" for check in checks),
+            "        return record",
+            "    get = record.get",
+            *(f"    v{i} = get({name!r})" for i, name in enumerate(names)),
+            *(f"    {check}" for check in checks),
+            "    return {" + ", ".join(f"{name!r}: v{i}" for i, name in enumerate(names)) + "}",
+        ]
         exec("\n".join(lines), scope)  # noqa: S102  source built above from the stream's own schema
         return t.cast(t.Callable[[dict[str, t.Any], str], dict[str, t.Any]], scope["conform"])
 

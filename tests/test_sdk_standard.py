@@ -47,4 +47,3 @@ TestTapClaudeDeveloper = get_tap_test_class(
     parse_env_config=False,
     suite_config=SuiteConfig(ignore_no_records_for_streams=[]),
 )
-

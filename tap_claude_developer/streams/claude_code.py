@@ -218,15 +218,6 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
         "commits_by_claude_code": metrics.get("commits_by_claude_code"),
         "pull_requests_by_claude_code": metrics.get("pull_requests_by_claude_code"),
         "core_metrics": metrics,
-        "tool_actions": tools,
-        "estimated_cost_cents": cents,
-        "estimated_cost_usd": cents_to_usd(cents),
-        "estimated_cost_currency": next(iter(currencies), None),
-        "model_breakdown": breakdown,
-        "input_tokens": tokens_in,
-        "output_tokens": tokens_out,
-        "cache_read_tokens": tokens_read,
-        "cache_creation_tokens": tokens_written,
     }
     for tool, accepted, rejected in _TOOL_COLUMNS:
         counts = tools.get(tool)
@@ -234,6 +225,16 @@ def usage_record(item: dict[str, t.Any], org_id: str, day: str, path: str) -> di
             counts = _NO_COUNTS
         record[accepted] = counts.get("accepted")
         record[rejected] = counts.get("rejected")
+    # The rest in schema order too: RecordShape then checks the record instead of rebuilding it.
+    record["tool_actions"] = tools
+    record["input_tokens"] = tokens_in
+    record["output_tokens"] = tokens_out
+    record["cache_read_tokens"] = tokens_read
+    record["cache_creation_tokens"] = tokens_written
+    record["estimated_cost_cents"] = cents
+    record["estimated_cost_usd"] = cents_to_usd(cents)
+    record["estimated_cost_currency"] = next(iter(currencies), None)
+    record["model_breakdown"] = breakdown
     return record
 
 
