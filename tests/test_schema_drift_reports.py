@@ -121,9 +121,9 @@ def test_limits_that_are_no_list_fail_naming_the_field(name: str, value: object,
     drifted = copy.deepcopy(page)
     drifted["data"][0]["limits"] = value
     stream = TAP.streams[name]
+    conform = stream._shape.conform  # type: ignore[attr-defined]
     with pytest.raises(ApiError) as error:
-        for record in stream.records(drifted, chain, ORG):  # type: ignore[attr-defined]
-            stream._shape.conform(record, chain.path)  # type: ignore[attr-defined]
+        [conform(record, chain.path) for record in stream.records(drifted, chain, ORG)]  # type: ignore[attr-defined]
     assert str(error.value) == (
         f"GET {chain.path} failed: HTTP 200: stream '{name}' field 'limits' should be array or null, got {kind}"
     )
