@@ -24,8 +24,8 @@ class Chain:
     ``cursor`` names the scheme (admin-api.md §3): ``id`` follows ``last_id`` as ``after_id``
     while ``has_more``; ``report`` follows ``next_page`` as ``page`` while ``has_more``;
     ``token`` follows ``next_page`` until it is null; ``none`` is a single request.
-    ``missing_ok`` turns a 404 into an empty chain (a workspace deleted mid-sync, or the Default
-    Workspace, which has no member list). ``headers`` are sent with each request (anthropic-beta).
+    ``missing_ok`` turns a 404 into an empty chain (the Default Workspace, which has no member
+    list or rate-limit entries). ``headers`` are sent with each request (anthropic-beta).
     """
 
     org_index: int

@@ -305,3 +305,70 @@ def test_an_organization_name_cannot_forge_a_log_line(sim: Simulator, tmp_path: 
         f"({sim.orgs[1].id}); the 2 other organization(s) completed every stream and their STATE was sent."
     )
     assert [line for line in result.stderr.splitlines() if line.endswith(summary)] != []
+
+
+def test_a_404_on_a_real_workspaces_members_fails_instead_of_marking_them_deleted(sim: Simulator, clean: Run) -> None:
+    """Found by audit: any 404 read as "no members", the run exited 0 and its members looked deleted."""
+    org = sim.orgs[0]
+    workspace = next(w for w in org.workspaces if w["name"] != "Default")
+    path = f"/v1/organizations/workspaces/{workspace['id']}/members$"
+    sim.add_fault(Fault(path=path, status=404, org_index=0, times=None))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
+    assert len(run.failures) == 1
+    assert run.failures[0].startswith(
+        f"organization 'Acme' ({org.id}), stream 'workspace_members': "
+        f"GET /v1/organizations/workspaces/{workspace['id']}/members failed: HTTP 404 not_found_error: "
+    )
+    assert "workspace_members" not in [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    # The Default Workspace's own 404 is "no members", for the other organizations as for Acme.
+    others = [r for r in clean.records("workspace_members") if r["organization_id"] != org.id]
+    assert [r for r in run.records("workspace_members") if r["organization_id"] != org.id] == others
+
+
+@pytest.mark.parametrize(
+    "bad_id", [None, 7, "", "../users", "wrkspc_1/members?x="], ids=["null", "integer", "empty", "dots", "slash"]
+)
+def test_a_workspace_without_a_usable_id_fails_its_organization_and_marks_nothing_deleted(
+    sim: Simulator, clean: Run, bad_id: object
+) -> None:
+    """Found by audit: no id crashed the run (KeyError); a null id requested /workspaces/None/members,
+    took its 404 as "no members" and sent ACTIVATE_VERSION."""
+    org = sim.orgs[1]
+    listed = [dict(w) for w in org.workspaces]
+    listed[-1]["id"] = bad_id
+    if bad_id is None:
+        del listed[-1]["id"]
+    body = json.dumps({"data": listed, "has_more": False, "first_id": None, "last_id": None})
+    sim.add_fault(Fault(path="/v1/organizations/workspaces$", status=200, body=body, org_index=1, times=None))
+    run = run_tap(config_for(sim), streams=[*DIRECTORY, "workspace_rate_limits"])
+    failed = sorted(f.split(": GET")[0] for f in run.failures)
+    who = f"organization 'Globex' ({org.id})"
+    # The workspaces stream itself refuses an id that is no string; a string is its data.
+    assert failed == [
+        f"{who}, stream 'workspace_members'",
+        f"{who}, stream 'workspace_rate_limits'",
+        *([f"{who}, stream 'workspaces'"] if not isinstance(bad_id, str) else []),
+    ]
+    assert f"{who}, stream 'workspace_members': GET /v1/organizations/workspaces failed: HTTP 200: " in "\n".join(
+        run.failures
+    )
+    activated = {m["stream"] for m in run.of_type("ACTIVATE_VERSION")}
+    assert activated.isdisjoint({"workspace_members", "workspace_rate_limits"})
+    assert not any("/None/" in r.path or ".." in r.path for r in sim.requests)
+    for stream in ("users", "invites", "api_keys"):
+        assert run.records(stream) == clean.records(stream)
+
+
+def test_a_principal_type_that_is_no_string_fails_clearly_not_the_run(sim: Simulator, clean: Run) -> None:
+    """Found by audit: {"type": {...}} in an API key's principal raised TypeError and emptied the whole run."""
+    keys = [dict(k) for k in sim.orgs[0].api_keys]
+    keys[0]["principal"] = {"type": {"kind": "user_actor"}, "user_id": "user_x"}
+    body = json.dumps({"data": keys, "has_more": False, "first_id": None, "last_id": None})
+    sim.add_fault(Fault(path="/v1/organizations/api_keys$", status=200, body=body, org_index=0, times=None))
+    run = run_tap(config_for(sim), streams=DIRECTORY)
+    assert run.failures == [
+        f"organization 'Acme' ({sim.orgs[0].id}), stream 'api_keys': GET /v1/organizations/api_keys failed: "
+        "HTTP 200: stream 'api_keys' field 'principal.type' is not a string"
+    ]
+    for stream in ("users", "invites", "workspaces", "workspace_members"):
+        assert run.records(stream) == clean.records(stream)

@@ -6,6 +6,7 @@ streams sends ACTIVATE_VERSION after a complete sync and the target can mark van
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from singer_sdk import typing as th
@@ -122,18 +123,30 @@ def workspace_listing(org_index: int, page_size: int) -> Chain:
     return Chain(org_index, "/v1/organizations/workspaces", params, "id")
 
 
-def workspace_ids(stream: AdminStream, org: Organization) -> t.Iterator[str]:
-    """Ids of ``org``'s workspaces, for streams that go workspace by workspace.
+def workspace_ids(stream: AdminStream, org: Organization) -> t.Iterator[tuple[str, bool]]:
+    """``(id, is_default)`` of each of ``org``'s workspaces, for streams that go workspace by workspace.
 
     The listing is fetched once a run, for every organization at once, and reused by the
-    workspaces stream itself whichever of them syncs first.
+    workspaces stream itself whichever of them syncs first. An id goes into a URL path, so
+    anything but an id's characters fails the stream instead of requesting some other path.
     """
     page_size = stream.config["page_size"]
     stream.run.keep(workspace_listing(other.index, page_size) for other in stream.organizations)
     listing = workspace_listing(org.index, page_size)
     for body in stream.run.fetch(listing):
         for item in page_items(body.json(), listing.path):
-            yield item["id"]
+            workspace_id = item.get("id")
+            if not isinstance(workspace_id, str) or not _ID.fullmatch(workspace_id):
+                raise SchemaDriftError(
+                    listing.path, 200, message=f"stream '{stream.name}': a workspace in the listing has no usable id"
+                )
+            # The Default Workspace is the one named "Default" (admin-api.md §5.4); nothing else marks it.
+            yield workspace_id, item.get("name") == DEFAULT_WORKSPACE_NAME
+
+
+#: What workspace ids are made of (``wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ``).
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,200}")
+DEFAULT_WORKSPACE_NAME = "Default"
 
 
 class WorkspacesStream(DirectoryStream):
@@ -192,11 +205,13 @@ class WorkspaceMembersStream(DirectoryStream):
 
     def chains(self, org: Organization) -> t.Iterable[Chain]:
         limit = ("limit", str(self.config["page_size"]))
-        for workspace_id in workspace_ids(self, org):
-            # The Default Workspace has no member list (admin-api.md §5.4), and a workspace can
-            # vanish between the two listings: a 404 means "no members to sync", not a failure.
+        for workspace_id, is_default in workspace_ids(self, org):
+            # The Default Workspace has no member list (admin-api.md §5.4): its 404 means "no
+            # members". Any other workspace's 404 fails the stream for this organization, so
+            # that its members are not marked deleted (UNCERTAIN: what an archived workspace
+            # answers is undocumented; the simulator serves its members).
             path = self.path.format(workspace_id=workspace_id)
-            yield Chain(org.index, path, (limit,), "id", missing_ok=True, label=workspace_id)
+            yield Chain(org.index, path, (limit,), "id", missing_ok=is_default, label=workspace_id)
 
 
 class ApiKeysStream(DirectoryStream):
@@ -259,13 +274,15 @@ class ApiKeysStream(DirectoryStream):
 
     def to_record(self, record: dict[str, t.Any], chain: Chain) -> dict[str, t.Any]:
         record = super().to_record(record, chain)
+        principal = record.get("principal")
+        if isinstance(principal, dict) and not isinstance(principal.get("type"), (str, type(None))):
+            raise SchemaDriftError(chain.path, 200, message="stream 'api_keys' field 'principal.type' is not a string")
         scope = record.get("scope")
         if isinstance(scope, dict):
             record["workspace_id"] = scope.get("workspace_id")
             record["scope_type"] = scope.get("type")
         else:
             record["scope_type"] = "workspace"
-        principal = record.get("principal")
         record["principal_type"], record["principal_id"] = _principal(principal)
         return record
 

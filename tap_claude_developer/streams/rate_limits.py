@@ -121,10 +121,12 @@ class WorkspaceRateLimitsStream(AdminStream):
     ).to_dict()
 
     def chains(self, org: Organization) -> t.Iterable[Chain]:
-        for workspace_id in workspace_ids(self, org):
+        for workspace_id, is_default in workspace_ids(self, org):
+            # The Default Workspace has no entries (admin-api.md §5.11): its 404 means "none";
+            # another workspace's 404 fails the stream, so its limits are not marked deleted.
             path = self.path.format(workspace_id=workspace_id)
             params = (("include_inherited", "true"),)
-            yield Chain(org.index, path, params, self.cursor, missing_ok=True, label=workspace_id)
+            yield Chain(org.index, path, params, self.cursor, missing_ok=is_default, label=workspace_id)
 
     def records(self, page: t.Any, chain: Chain, org: Organization) -> t.Iterable[dict[str, t.Any]]:
         for item in page_items(page, chain.path):
