@@ -127,7 +127,11 @@ class ApiError(Exception):
     retry_after: float | None = None
 
     def __post_init__(self) -> None:
+        # Every text field may come from the API's error body, which may echo the request.
         self.message = redact(self.message)
+        self.error_type = None if self.error_type is None else redact(self.error_type)
+        self.request_id = None if self.request_id is None else redact(self.request_id)
+        self.error_code = None if self.error_code is None else redact(self.error_code)
 
     @property
     def hint(self) -> str:

@@ -30,6 +30,9 @@ EARLIEST_DATE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 #: The words the SDK reads as true in an environment variable, and their opposites.
 ENV_TRUE = ("true", "1", "yes", "on")
 ENV_FALSE = ("false", "0", "no", "off")
+#: Real Admin keys are about 100 characters; anything under this is a fragment (and shorter
+#: text would escape the pattern that redacts keys from logs).
+MIN_KEY_LENGTH = 40
 #: What Anthropic keys are made of; anything else (spaces, line breaks, non-ASCII) would also
 #: break the HTTP header the key is sent in.
 KEY_CHARACTERS = re.compile(r"[A-Za-z0-9_\-]+")
@@ -316,6 +319,8 @@ def _key_errors(keys: object) -> list[str]:
                 f"{label} holds characters no API key has (only letters, digits, - and _): "
                 "was something pasted with it?"
             )
+        elif len(key) < MIN_KEY_LENGTH:
+            errors.append(f"{label} is too short to be an Admin API key (they are about 100 characters long).")
         elif key in seen:
             errors.append(f"{label} is the same key as the {ordinal(seen[key] + 1)}; give each key once.")
         else:

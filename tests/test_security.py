@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_claude_developer.client import ReadOnlySession, ReadOnlyViolation, redact
+from tap_claude_developer.client import AdminApiClient, ApiError, ReadOnlySession, ReadOnlyViolation, redact
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.conftest import Meltano, explain
+from tests.fakes import FakeClock
 
 SPECS = [OrgSpec("Acme", users=30, invites=4, workspaces=2, members_per_workspace=3, api_keys=5)] * 2
 
@@ -127,3 +128,36 @@ def test_meltano_config_shows_no_key(meltano: Meltano, command: list[str]) -> No
     assert result.returncode == 0, explain(result)
     assert "admin_api_keys" in result.stdout
     assert "MELTANOSENTINEL" not in result.stdout + result.stderr
+
+
+def test_an_api_error_echoing_the_key_in_any_field_keeps_it_out_of_the_exception(sim: Simulator) -> None:
+    """Found by audit: only the message was redacted; a key in error.type or request_id stayed in str(error)."""
+    key = sim.admin_keys[0]
+    echo = json.dumps(
+        {
+            "type": "error",
+            "error": {"type": f"echo {key}", "message": f"x {key}", "details": {"error_code": f"c_{key}"}},
+            "request_id": f"req_{key}",
+        }
+    )
+    sim.add_fault(Fault(path="/v1/organizations/users$", status=400, body=echo, times=None))
+    client = AdminApiClient(
+        api_url=sim.url,
+        keys=[key],
+        anthropic_version="2023-06-01",
+        user_agent="tests",
+        timeout=5.0,
+        max_retries=0,
+        max_retry_wait=1.0,
+        requests_per_minute=1000,
+        clock=FakeClock(),
+    )
+    with pytest.raises(ApiError) as error:
+        client.get(0, "/v1/organizations/users")
+    failure = error.value
+    assert str(failure) == (
+        "GET /v1/organizations/users failed: HTTP 400 echo [redacted key]: x [redacted key] "
+        "(request_id req_[redacted key])"
+    )
+    assert key not in repr(failure)
+    assert failure.error_code == "c_[redacted key]"

@@ -43,6 +43,24 @@ ANALYTICS_DIMENSIONS = ", ".join(
 
 #: (config, the exact error lines the tap prints, in order)
 BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
+    # Found by audit: the "end before start" and a plain bad date had no case of their own;
+    # a key this short would also escape the pattern that redacts keys from logs.
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "2026-11-10", "end_date": "2026-11-01"},
+        ["end_date must be after start_date."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "2026-11-10T00:00:00Z", "end_date": "2026-11-10"},
+        ["end_date must be after start_date."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "start_date": "yesterday"},
+        ["start_date must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z)."],
+    ),
+    (
+        {"admin_api_keys": ["sk-ant-admin01-x"]},
+        ["the 1st admin API key is too short to be an Admin API key (they are about 100 characters long)."],
+    ),
     # Found by attack: these passed validation and then crashed or misbehaved.
     (
         {"admin_api_keys": ["sk-ant-admin01-" + "\u043a\u043b\u044e\u0447" * 8 + "-Zq9sAA"]},
