@@ -145,6 +145,8 @@ class ApiError(Exception):
             return "The key lacks permission for this endpoint."
         if self.error_code == "organization_type_not_supported":
             return "This stream does not exist for this organization type."
+        if self.error_code == "parent_organization_required":
+            return "This stream exists only for a parent organization."
         if self.status == 429 and self.retry_after is None:
             return (
                 "Rate limited without retry-after: the organization may have reached its "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -372,3 +373,34 @@ def test_a_principal_type_that_is_no_string_fails_clearly_not_the_run(sim: Simul
     ]
     for stream in ("users", "invites", "workspaces", "workspace_members"):
         assert run.records(stream) == clean.records(stream)
+
+
+def test_a_feature_the_organization_lacks_is_skipped_but_a_403_on_the_directory_fails(
+    sim: Simulator, clean: Run, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 4: a stream the organization cannot use is skipped, once, for that organization only."""
+    window = {"start_date": (sim.now() - dt.timedelta(days=3)).date().isoformat()}
+    sim.add_fault(Fault(path="/v1/organizations/cost_report$", status=403, org_index=2, times=None))
+    sim.add_fault(Fault(path="/v1/organizations/rate_limits$", status=403, org_index=1, times=None))
+    sim.add_fault(Fault(path=USERS, status=403, org_index=1, times=None))
+    run = run_tap(config_for(sim, **window), streams=["cost_report", "rate_limits", "users"])
+    assert [f.split(": GET")[0] for f in run.failures] == [f"organization 'Globex' ({sim.orgs[1].id}), stream 'users'"]
+    assert "HTTP 403 permission_error" in run.failures[0]
+    skipped = [r.getMessage().split(": GET")[0] for r in caplog.records if r.getMessage().startswith("Skipped")]
+    assert skipped == [
+        f"Skipped stream 'cost_report' for organization 'Initech' ({sim.orgs[2].id})",
+        f"Skipped stream 'rate_limits' for organization 'Globex' ({sim.orgs[1].id})",
+    ]
+    assert {r["organization_id"] for r in run.records("cost_report")} == {sim.orgs[0].id, sim.orgs[1].id}
+    assert {r["organization_id"] for r in run.records("rate_limits")} == {sim.orgs[0].id, sim.orgs[2].id}
+    activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    assert activated == ["rate_limits"]  # a skip is complete; users failed for Globex and holds it back
+
+
+def test_a_stream_only_for_parent_organizations_is_skipped(sim: Simulator, clean: Run) -> None:
+    sim.add_fault(
+        Fault(path="/v1/organizations/invites$", status=400, org_index=0, error_code="parent_organization_required")
+    )
+    run = run_tap(config_for(sim), streams=DIRECTORY)
+    assert run.failures == []
+    assert run.records("invites") == [r for r in clean.records("invites") if r["organization_id"] != sim.orgs[0].id]

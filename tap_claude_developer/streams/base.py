@@ -46,6 +46,11 @@ ORG_ID = th.Property(
 )
 
 
+#: Error codes that say a stream does not exist for this organization (admin-api.md §2.1):
+#: the stream is skipped for it, with one warning, and the run does not fail.
+NOT_FOR_THIS_ORGANIZATION = frozenset({"organization_type_not_supported", "parent_organization_required"})
+
+
 @dataclass(frozen=True)
 class PlannedChain:
     """One chain of the run's plan, tagged with its stream; ``error`` when planning it failed."""
@@ -106,6 +111,10 @@ class AdminStream(Stream):
     query: t.ClassVar[tuple[tuple[str, str], ...]] = ()
     #: Full-table streams whose rows vanish when the object is gone: send ACTIVATE_VERSION.
     shows_deletions: t.ClassVar[bool] = False
+    #: A feature an organization may not have (reports, rate limits): a 403 skips the stream for
+    #: that organization. Admin keys have no scopes, so a 403 there means "not for you"; on the
+    #: directory it is unexpected, and fails.
+    feature: t.ClassVar[bool] = False
     #: Records are conformed by ``RecordShape`` (cheaper, and strict about types) instead.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
@@ -273,7 +282,7 @@ class AdminStream(Stream):
 
     def _give_up(self, org: Organization, error: ApiError) -> None:
         """Report ``org``'s failure (or skip), and put its bookmarks back as they were."""
-        if error.error_code == "organization_type_not_supported":
+        if error.error_code in NOT_FOR_THIS_ORGANIZATION or (self.feature and error.status == 403):
             self.run.skip(org, self.name, str(error))
         else:
             self.run.fail(org, self.name, error)

@@ -51,6 +51,7 @@ class RateLimitsStream(AdminStream):
     """``GET /v1/organizations/rate_limits``: every entry in one page (no ``limit`` means all of them)."""
 
     name = "rate_limits"
+    feature = True
     path = "/v1/organizations/rate_limits"
     cursor = "token"
     shows_deletions = True
@@ -85,6 +86,7 @@ class WorkspaceRateLimitsStream(AdminStream):
     """
 
     name = "workspace_rate_limits"
+    feature = True
     path = "/v1/organizations/workspaces/{workspace_id}/rate_limits"
     cursor = "token"
     shows_deletions = True

@@ -47,6 +47,7 @@ class ReportStream(AdminStream):
     """An incremental report, bookmarked per organization on its bucket start (``replication_key``)."""
 
     replication_key = "starting_at"
+    feature = True
     #: Which setting holds this stream's lookback, in days.
     lookback_setting: t.ClassVar[str] = "lookback_days"
 
