@@ -100,6 +100,7 @@ class SyncRun:
                     LOGGER.warning("%s belongs to the same %s as %s; syncing it once.", who, org.label, first)
                     continue
                 self._by_id[org.id] = org
+                self.client.labels[org.index] = org.label  # retry warnings name the organization from now on
                 found.append(org)
             self._organizations = found
         return self._organizations

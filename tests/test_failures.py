@@ -404,3 +404,41 @@ def test_a_stream_only_for_parent_organizations_is_skipped(sim: Simulator, clean
     run = run_tap(config_for(sim), streams=DIRECTORY)
     assert run.failures == []
     assert run.records("invites") == [r for r in clean.records("invites") if r["organization_id"] != sim.orgs[0].id]
+
+
+@pytest.mark.parametrize(("scheme", "has_more"), [("report", True), ("token", None)])
+def test_a_page_token_that_comes_back_stops_the_report_instead_of_looping(scheme: str, has_more: object) -> None:
+    """Page tokens, like id cursors, may not repeat even after another one (A, B, A)."""
+    tokens = iter(["page_A", "page_B", "page_A", "page_C"])
+    asked: list[list[tuple[str, str]]] = []
+
+    class Pages:
+        def get(self, org_index: int, path: str, params: t.Any = (), headers: t.Any = ()) -> client_module.Body:
+            asked.append(list(params))
+            marks = client_module.PageMarks(has_more=has_more, next_page=next(tokens))
+            return client_module.Body(b"{}", marks, path)
+
+    chain = pagination.Chain(0, "/v1/organizations/usage_report/claude_code", (("starting_at", "2026-11-01"),), scheme)  # type: ignore[arg-type]
+    with pytest.raises(pagination.PaginationError) as error:
+        list(pagination.walk(Pages(), chain))  # type: ignore[arg-type]
+    assert str(error.value) == (
+        "GET /v1/organizations/usage_report/claude_code stopped: the API repeated a cursor (page) after 3 pages; "
+        "the API's paging is inconsistent"
+    )
+    assert [dict(p).get("page") for p in asked] == [None, "page_A", "page_B"]
+
+
+def test_retry_warnings_name_the_organization_once_it_is_known(
+    sim: Simulator, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by audit: retry warnings named only the key's position, never the organization."""
+    sim.add_fault(Fault(path=USERS, status=500, org_index=1))
+    run = run_tap(config_for(sim), streams=["users"])
+    assert run.failures == []
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Retrying")]
+    assert len(retries) == 1
+    assert retries[0].startswith(
+        f"Retrying in 1.0s (attempt 2 of 6) for organization 'Globex' ({sim.orgs[1].id}): "
+        "GET /v1/organizations/users failed: HTTP 500 api_error"
+    )
+    assert clock.waits == [1.0]
