@@ -7,15 +7,42 @@ import re
 
 UTC = dt.timezone.utc
 _MICROS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)"  # a date, then optionally a time of day and an offset
+    r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?(Z|z|[+-]\d\d:?\d\d)?)?",
+    re.ASCII,
+)
 
 
 def parse_utc(value: str) -> dt.datetime:
-    """Parse an RFC 3339 / ISO 8601 string or a bare date; naive values are taken as UTC."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """Parse an RFC 3339 timestamp or a bare date; naive values are taken as UTC.
+
+    A pattern of its own, not ``fromisoformat``: that one differs by Python version (3.10 refuses
+    ``.5Z``, 3.11 accepts ``20261101`` and ``2026-W44-1``). Fractions keep their first 6 digits.
+    """
+    found = _TIMESTAMP.fullmatch(value.strip())
+    if found is None:
+        raise ValueError(f"not an RFC 3339 timestamp or a date: {value!r}")
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    parsed = dt.datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        int((fraction or "0")[:6].ljust(6, "0")),
+    )
+    if zone is None or zone in "Zz":
+        return parsed.replace(tzinfo=UTC)
+    sign = 1 if zone[0] == "+" else -1
+    offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:]))
+    if offset >= dt.timedelta(hours=24):
+        raise ValueError(f"not an RFC 3339 time offset: {value!r}")
+    try:
+        return parsed.replace(tzinfo=dt.timezone(sign * offset)).astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00
+        raise ValueError(f"not a time after year 1 in UTC: {value!r}") from None
 
 
 def to_micros(value: dt.datetime) -> str:

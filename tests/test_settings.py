@@ -57,6 +57,14 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
         {"admin_api_keys": [ADMIN], "start_date": "yesterday"},
         ["start_date must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z)."],
     ),
+    (  # ISO 8601 forms that Python 3.11's fromisoformat accepts but RFC 3339 does not
+        {"admin_api_keys": [ADMIN], "start_date": "20261101"},
+        ["start_date must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z)."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "end_date": "2026-W44-1"},
+        ["end_date must be a date (2026-11-01) or an RFC 3339 datetime (2026-11-01T00:00:00Z)."],
+    ),
     (
         {"admin_api_keys": ["sk-ant-admin01-x"]},
         ["the 1st admin API key is too short to be an Admin API key (they are about 100 characters long)."],

@@ -508,6 +508,33 @@ def test_a_run_with_nothing_new_still_carries_every_bookmark(sim: Simulator) -> 
     assert run.last_state == state
 
 
+def test_a_carried_bookmark_is_written_in_the_one_utc_form(sim: Simulator) -> None:
+    """STATE from an older run (or edited by hand) in another form comes back as ``…Z``."""
+    older = {
+        stream: {"partitions": [partition(org.id, "2026-11-29T00:00:00+00:00") for org in sim.orgs]}
+        for stream in ("cost_report", "messages_usage")
+    }
+    run = run_reports(sim, {"bookmarks": older}, start_date="2026-11-01", end_date="2026-11-29", lookback_days=0)
+    assert run.failures == []
+    assert [r for r in sim.requests if r.path in (USAGE, COST)] == []
+    assert run.last_state == {
+        "bookmarks": {
+            stream: {"partitions": [partition(org.id, "2026-11-29T00:00:00Z") for org in sim.orgs]}
+            for stream in ("cost_report", "messages_usage")
+        }
+    }
+
+
+def test_a_start_later_today_reads_nothing(sim: Simulator) -> None:
+    """The window is empty, not snapped outward to today's whole bucket."""
+    later = (NOW + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert later[:10] == NOW.strftime("%Y-%m-%d")  # still today
+    run = run_reports(sim, None, start_date=later)
+    assert run.failures == []
+    assert [r for r in sim.requests if r.path in (USAGE, COST)] == []
+    assert run.records("messages_usage") == run.records("cost_report") == []
+
+
 # --------------------------------------------------------------------------- unreadable pages
 
 

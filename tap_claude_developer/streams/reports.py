@@ -87,6 +87,8 @@ class ReportStream(AdminStream):
                 value,
             )
             return None
+        # One form for every bookmark, also when a run with nothing new carries an older one forward.
+        self.get_context_state({"organization_id": org.id})["replication_key_value"] = to_seconds(mark)
         return mark
 
     def compare_start_date(self, value: str, start_date_value: str) -> str:
@@ -112,10 +114,11 @@ class ReportStream(AdminStream):
         end = min(parse_utc(configured_end), now) if configured_end else now
         self._limit = max(self._limit or end, end)
         self._limit_text = to_seconds(self._limit)
-        if start >= end:
+        if start >= end:  # empty, not snapped outward: a start later today must not read today's bucket
             LOGGER.warning(
                 "%s: stream '%s' has nothing to read: its window starts after end_date or now.", org.label, self.name
             )
+            return floor_to(start, width), floor_to(start, width)
         start, end = floor_to(start, width), ceil_to(end, width)
         return start, max(start, end)
 
