@@ -107,3 +107,28 @@ def test_the_per_organization_budget_holds_under_any_concurrency(
         times.sort()
         assert all(later - earlier >= 60 for earlier, later in zip(times, times[12:], strict=False))
     assert max(len(times) for times in sent.values()) > 12  # the budget had to hold requests back
+
+
+def test_a_retry_after_pauses_every_thread_of_that_organization(sim: Simulator) -> None:
+    """16 threads on one organization's Claude Code days: after its 429, none of them sends until it is over."""
+    path = "/v1/organizations/usage_report/claude_code"
+    sim.clear_faults()
+    sim.clear_requests()
+    sim.add_fault(Fault(path=path, org_index=0, after=5, status=429, headers={"retry-after": "1"}))
+    sim.add_fault(Fault(path=path, kind="slow", delay=0.05, times=None))
+    try:
+        run = run_tap(
+            config_for(sim, concurrency=16, start_date="2026-10-20", end_date=NOW.isoformat()),
+            streams=["claude_code_usage"],
+        )
+    finally:
+        sim.clear_faults()
+    assert run.failures == []
+    acme = sorted((r.time, r.status) for r in sim.requests if r.path == path and r.org_id == sim.orgs[0].id)
+    assert [status for _, status in acme].count(429) == 1
+    held = next(moment for moment, status in acme if status == 429)
+    # Requests already on their way when the 429 arrived may land just after it; then nothing for a second.
+    assert [moment for moment, _ in acme if held + 0.1 < moment < held + 1.0] == []
+    assert len(acme) == 32 + 1  # every day from 10-20 to 11-20 once, and the one answered 429 again
+    clean = run_tap(config_for(sim, start_date="2026-10-20", end_date=NOW.isoformat()), streams=["claude_code_usage"])
+    assert run.records("claude_code_usage") == clean.records("claude_code_usage") != []
