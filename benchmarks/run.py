@@ -184,6 +184,7 @@ def run_tap(
     if streams is not None:
         args += ["--catalog", str(_catalog(config_path, streams, work / f"{name}.catalog.json"))]
     output = work / f"{name}.jsonl"
+    os.sync()  # the gigabytes an earlier run wrote must not be flushed to disk during this one
     with output.open("wb") as out, (work / f"{name}.log").open("wb") as log:
         start = time.perf_counter()
         process = subprocess.Popen(args, stdout=out, stderr=log)
