@@ -126,7 +126,8 @@ def test_a_complete_sync_activates_the_new_version(sim: Simulator) -> None:
 
 
 def test_a_failed_organization_holds_back_deletions(sim: Simulator) -> None:
-    sim.add_fault(Fault(path="/v1/organizations/workspaces/[^/]+/rate_limits$", org_index=1, status=403, times=None))
+    """A permanent error (a 400; a 403 would mean "no such feature" and skip the stream) fails only Globex."""
+    sim.add_fault(Fault(path="/v1/organizations/workspaces/[^/]+/rate_limits$", org_index=1, status=400, times=None))
     run: Run = run_tap(config_for(sim), streams=STREAMS)
     assert len(run.failures) == 1
     assert "organization 'Globex'" in run.failures[0]
