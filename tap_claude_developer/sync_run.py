@@ -155,7 +155,16 @@ class SyncRun:
         """A stream this organization cannot have: said once, not a failure."""
         if (org.id, stream) not in self._skipped:
             self._skipped.add((org.id, stream))
-            LOGGER.warning("Skipped stream '%s' for %s: %s", stream, org.label, redact(reason))
+            LOGGER.warning(
+                "Skipped stream '%s' for %s (its rows from earlier runs are kept; no deletions are marked in "
+                "this stream this run): %s",
+                stream,
+                org.label,
+                redact(reason),
+            )
+
+    def skipped(self, stream: str) -> bool:
+        return any(name == stream for _, name in self._skipped)
 
     def summary(self) -> str:
         """The run's closing line when something failed: who failed, in key order, and what did not."""

@@ -147,11 +147,14 @@ def test_a_stream_the_organization_cannot_have_is_skipped(
     skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipped stream")]
     assert len(skipped) == 1
     assert skipped[0].startswith(
-        f"Skipped stream 'invites' for organization 'Initech' ({sim.orgs[2].id}): GET /v1/organizations/invites "
+        f"Skipped stream 'invites' for organization 'Initech' ({sim.orgs[2].id}) (its rows from earlier runs are "
+        "kept; no deletions are marked in this stream this run): GET /v1/organizations/invites "
         "failed: HTTP 400 invalid_request_error: "
     )
     assert skipped[0].endswith("This stream does not exist for this organization type.")
-    assert "invites" in [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    # Initech's invites from earlier runs must not be marked deleted because the API now says "no".
+    activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
+    assert activated == ["api_keys", "organizations", "users", "workspace_members", "workspaces"]
 
 
 def repeat_cursor_body(sim: Simulator, repeat: str) -> str:
@@ -386,15 +389,15 @@ def test_a_feature_the_organization_lacks_is_skipped_but_a_403_on_the_directory_
     run = run_tap(config_for(sim, **window), streams=["cost_report", "rate_limits", "users"])
     assert [f.split(": GET")[0] for f in run.failures] == [f"organization 'Globex' ({sim.orgs[1].id}), stream 'users'"]
     assert "HTTP 403 permission_error" in run.failures[0]
-    skipped = [r.getMessage().split(": GET")[0] for r in caplog.records if r.getMessage().startswith("Skipped")]
+    skipped = [r.getMessage().split(" (its rows")[0] for r in caplog.records if r.getMessage().startswith("Skipped")]
     assert skipped == [
         f"Skipped stream 'cost_report' for organization 'Initech' ({sim.orgs[2].id})",
         f"Skipped stream 'rate_limits' for organization 'Globex' ({sim.orgs[1].id})",
     ]
     assert {r["organization_id"] for r in run.records("cost_report")} == {sim.orgs[0].id, sim.orgs[1].id}
     assert {r["organization_id"] for r in run.records("rate_limits")} == {sim.orgs[0].id, sim.orgs[2].id}
-    activated = [m["stream"] for m in run.of_type("ACTIVATE_VERSION")]
-    assert activated == ["rate_limits"]  # a skip is complete; users failed for Globex and holds it back
+    # Neither a skip (rate_limits) nor a failure (users, for Globex) lets deletions through.
+    assert run.of_type("ACTIVATE_VERSION") == []
 
 
 def test_a_stream_only_for_parent_organizations_is_skipped(sim: Simulator, clean: Run) -> None:

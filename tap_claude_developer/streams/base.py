@@ -292,8 +292,12 @@ class AdminStream(Stream):
 
     @property
     def complete(self) -> bool:
-        """Whether every configured organization synced this stream (skips count as complete)."""
-        return self.run.every_organization_reached and not self.run.failed(self.name)
+        """Whether every configured organization synced this stream.
+
+        A skip is not a failure, but it holds deletions back too: an organization whose rows
+        were loaded before must not see them marked deleted because the API now answers "no".
+        """
+        return self.run.every_organization_reached and not self.run.failed(self.name) and not self.run.skipped(self.name)
 
 
 def _selected(tap: TapClaudeDeveloper) -> list[AdminStream]:
