@@ -187,8 +187,12 @@ class Clock:
     def now(self) -> float:
         return time.monotonic()
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> None:
+        """Wait ``seconds``, or less once ``interrupt`` is set (the run is stopping)."""
+        if interrupt is None:
+            time.sleep(seconds)
+        else:
+            interrupt.wait(seconds)
 
     def jitter(self, wait: float) -> float:
         """Up to a quarter of ``wait`` on top of it: spreads retries, never shortens a wait."""
@@ -206,9 +210,10 @@ class RequestBudget:
     every thread that talks to the same organization, not just the one that got it.
     """
 
-    def __init__(self, per_minute: int, clock: Clock) -> None:
+    def __init__(self, per_minute: int, clock: Clock, stopping: threading.Event | None = None) -> None:
         self.per_minute = per_minute
         self._clock = clock
+        self._stopping = stopping
         self._sent: collections.deque[float] = collections.deque()
         self._not_before = 0.0
         self._lock = threading.Lock()
@@ -219,6 +224,8 @@ class RequestBudget:
 
     def acquire(self) -> None:
         while True:
+            if self._stopping is not None and self._stopping.is_set():
+                raise RunStopping
             with self._lock:
                 now = self._clock.now()
                 while self._sent and self._sent[0] <= now - 60:
@@ -229,7 +236,7 @@ class RequestBudget:
                 if wait <= 0:
                     self._sent.append(now)
                     return
-            self._clock.sleep(wait)
+            self._clock.sleep(wait, self._stopping)
 
 
 def parse_retry_after(headers: t.Mapping[str, str], now: float | None = None) -> float | None:
@@ -298,7 +305,9 @@ class AdminApiClient:
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
         self.clock = clock or SYSTEM_CLOCK
-        self._budgets = [RequestBudget(requests_per_minute, self.clock) for _ in self._keys]
+        #: Set when the run stops early (a signal): waits end, and nothing more is sent.
+        self.stopping = threading.Event()
+        self._budgets = [RequestBudget(requests_per_minute, self.clock, self.stopping) for _ in self._keys]
         self.session = ReadOnlySession()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
         self.session.mount("http://", adapter)
@@ -341,7 +350,10 @@ class AdminApiClient:
         attempt = 0
         while True:
             attempt += 1
-            budget.acquire()
+            try:
+                budget.acquire()
+            except RunStopping:
+                raise ApiError(path, None, message="not sent: the run is stopping") from None
             with self._count_lock:
                 self.request_count += 1
             failure: ApiError
@@ -396,7 +408,7 @@ class AdminApiClient:
                 self.labels[key_index],
                 failure.describe(hint=False),
             )
-            self.clock.sleep(wait)
+            self.clock.sleep(wait, self.stopping)
 
     def _send(
         self, url: str, params: t.Sequence[tuple[str, str]], headers: dict[str, str]
@@ -418,6 +430,10 @@ class AdminApiClient:
                 if time.monotonic() > deadline:
                     raise _TooSlow
         return response, b"".join(chunks)
+
+
+class RunStopping(Exception):
+    """The run is stopping: a request waiting for its turn is not sent."""
 
 
 class _TooSlow(Exception):

@@ -77,8 +77,16 @@ class Prefetcher:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") if workers > 1 else None
+        #: Every chain started and not yet closed: ``close`` stops them all, whoever was reading.
+        self._live: set[_Buffer[t.Any]] = set()
+        self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Stop every worker, also when the consumer was interrupted mid-chain (SIGTERM, an error)."""
+        with self._lock:
+            live, self._live = list(self._live), set()
+        for buffer in live:
+            buffer.close()
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -111,13 +119,20 @@ class Prefetcher:
                         exhausted = True
                         break
                     buffer: _Buffer[P] = _Buffer()
+                    with self._lock:
+                        self._live.add(buffer)
                     self._pool.submit(buffer.fill, fetch(chain))
                     started.append((chain, buffer))
                 if not started:
                     return
                 chain, buffer = started.pop(0)
                 yield chain, buffer
-                buffer.close()
+                self._done(buffer)
         finally:
             for _, buffer in started:
-                buffer.close()
+                self._done(buffer)
+
+    def _done(self, buffer: _Buffer[t.Any]) -> None:
+        buffer.close()
+        with self._lock:
+            self._live.discard(buffer)

@@ -70,6 +70,7 @@ class SyncRun:
         self._kept: dict[Chain, list[Body] | ApiError] = {}
 
     def close(self) -> None:
+        self.client.stopping.set()  # workers waiting on a budget or a retry stop waiting
         self.prefetcher.close()
         self.client.close()
 

@@ -32,6 +32,8 @@ from tap_claude_developer.streams.usage_cost import USAGE_COST_STREAMS
 from tap_claude_developer.sync_run import SyncRun
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     import click
     from singer_sdk import Stream
 
@@ -141,6 +143,20 @@ class TapClaudeDeveloper(Tap):
         )
         labels = [settings.key_label(index, key) for index, key in enumerate(keys)]
         return SyncRun(client, Prefetcher(concurrency), labels)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM or SIGINT: stop sending, end the run with 128 + the signal's number (the SDK exits 0).
+
+        Every STATE sent so far is good to resume from; records after the last one are re-read.
+        """
+        self.logger.error(
+            "Stopped by signal %d: the run did not complete; the next run resumes from the last STATE sent.",
+            signum,
+        )
+        run = self.__dict__.get("run")  # the cached property, if a sync began
+        if run is not None:
+            run.client.stopping.set()
+        sys.exit(128 + signum)
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> _ConfigInput:

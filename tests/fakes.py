@@ -18,7 +18,7 @@ class FakeClock(Clock):
         with self._lock:
             return self.time
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float, interrupt: threading.Event | None = None) -> None:
         with self._lock:
             self.waits.append(round(seconds, 6))
             self.time += seconds

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from tap_claude_developer.simulator import OrgSpec, Simulator
+from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 
 SPECS = [
     OrgSpec(
@@ -126,3 +128,47 @@ def test_kill_and_resume_loses_nothing(sim: Simulator, clean: list[Message], tmp
     assert downstream == keyed_records(clean, keys)
     assert records_of(clean) == len(keyed_records(clean, keys))  # the clean run itself has no duplicates
     assert last_state(resumed) == last_state(clean)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("moment", ["mid-stream", "waiting-on-a-retry"])
+def test_a_signal_stops_the_run_at_once_and_exits_non_zero(
+    sim: Simulator, tmp_path: Path, signum: signal.Signals, moment: str
+) -> None:
+    """The SDK's handler exits 0 and left fetch threads running (the process hung): neither may happen."""
+    sim.clear_faults()
+    if moment == "waiting-on-a-retry":  # every thread waits 30 s on this organization's retry-after
+        sim.add_fault(Fault(path="/users$", org_index=0, status=429, headers={"retry-after": "30"}, times=None))
+        ready = "Retrying in"
+    else:
+        sim.add_fault(Fault(path="/users$", kind="slow", delay=0.3, times=None))
+        ready = "Beginning sync of 'users'"
+    try:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({"admin_api_keys": sim.admin_keys, "api_url": sim.url}))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tap_claude_developer", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if ready in line:
+                break
+        process.send_signal(signum)
+        stopped_at = time.monotonic()
+        _, rest = process.communicate(timeout=20)
+        waited = time.monotonic() - stopped_at
+    finally:
+        sim.clear_faults()
+    assert process.returncode == 128 + signum
+    assert waited < 5, f"took {waited:.1f}s to stop"
+    errors = [line for line in rest.splitlines() if "Stopped by signal" in line]
+    assert len(errors) == 1
+    assert errors[0].endswith(
+        f"Stopped by signal {int(signum)}: the run did not complete; the next run resumes from the last STATE sent."
+    )
+    assert "Traceback" not in rest

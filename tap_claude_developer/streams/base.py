@@ -297,7 +297,9 @@ class AdminStream(Stream):
         A skip is not a failure, but it holds deletions back too: an organization whose rows
         were loaded before must not see them marked deleted because the API now answers "no".
         """
-        return self.run.every_organization_reached and not self.run.failed(self.name) and not self.run.skipped(self.name)
+        return (
+            self.run.every_organization_reached and not self.run.failed(self.name) and not self.run.skipped(self.name)
+        )
 
 
 def _selected(tap: TapClaudeDeveloper) -> list[AdminStream]:
