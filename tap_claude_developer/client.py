@@ -82,9 +82,60 @@ class Body:
             raise ApiError(self.path, 200, message=f"unreadable JSON body ({reason})") from None
 
 
+class KnownKeys:
+    """The configured keys, so an echo of one is caught in any form: cut short, upper-cased, spaced out.
+
+    KEY_PATTERN needs the literal ``sk-ant-`` in front. This also replaces any run of key
+    characters that holds WINDOW consecutive characters of a known key's secret part (case
+    ignored); 12 characters of a random key never occur in text by chance.
+    """
+
+    WINDOW = 12
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._parts: tuple[bytes, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, keys: t.Iterable[object]) -> None:
+        new = {key for key in keys if isinstance(key, str) and key.strip()} - self._keys
+        if not new:
+            return
+        with self._lock:
+            self._keys |= new
+            secrets = [key.strip().removeprefix("sk-ant-admin") for key in self._keys]
+            windows = {
+                secret[i : i + self.WINDOW].lower() for secret in secrets for i in range(len(secret) - self.WINDOW + 1)
+            }
+            windows |= {secret.lower() for secret in secrets if len(secret) < self.WINDOW}
+            alternatives = "|".join(re.escape(window) for window in sorted(windows))
+            self._pattern = re.compile(rf"[A-Za-z0-9_\-]*(?:{alternatives})[A-Za-z0-9_\-]*", re.IGNORECASE)
+            parts = []
+            for secret in (secret.encode() for secret in secrets):
+                third = len(secret) // 3
+                parts += [secret[:third], secret[third : 2 * third], secret[2 * third :]]
+            self._parts = tuple(part for part in parts if len(part) >= self.WINDOW)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every key, and every piece of a known key, replaced by a marker."""
+        text = KEY_PATTERN.sub("[redacted key]", text)
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub("[redacted key]", text)
+
+    def secret_parts(self) -> tuple[bytes, ...]:
+        """Three pieces of each key's secret: an echo of most of a key holds at least one (a cheap test per page)."""
+        return self._parts
+
+
+#: Filled by every client (and the tap's settings): what ``redact`` and the log filter look for.
+KNOWN_KEYS = KnownKeys()
+
+
 def redact(text: str) -> str:
-    """Replace anything key-shaped with a marker and fold the text onto one line."""
-    return " ".join(KEY_PATTERN.sub("[redacted key]", text).split())
+    """Replace anything key-shaped with a marker; fold the text onto one line, control characters escaped."""
+    folded = " ".join(KNOWN_KEYS.scrub(text).split())
+    return folded if folded.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in folded)
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -301,6 +352,7 @@ class AdminApiClient:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._keys = tuple(keys)
+        KNOWN_KEYS.add(self._keys)
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
@@ -372,6 +424,8 @@ class AdminApiClient:
                 failure = ApiError(path, None, message=message)
             else:
                 if response.status_code == 200:
+                    if any(part in content for part in KNOWN_KEYS.secret_parts()):  # echoed: never into a record
+                        content = KNOWN_KEYS.scrub(content.decode("utf-8", "replace")).encode()
                     try:
                         return Body(content, _MARKS.decode(content), path)
                     except (msgspec.DecodeError, RecursionError):

@@ -20,7 +20,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_claude_developer import settings
-from tap_claude_developer.client import KEY_PATTERN, AdminApiClient
+from tap_claude_developer.client import KNOWN_KEYS, AdminApiClient
 from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.prefetch import Prefetcher
 from tap_claude_developer.streams.analytics import ANALYTICS_STREAMS
@@ -53,11 +53,11 @@ class _RedactKeys(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if KEY_PATTERN.search(message):
-            record.msg, record.args = KEY_PATTERN.sub("[redacted key]", message), ()
+        if (scrubbed := KNOWN_KEYS.scrub(message)) != message:
+            record.msg, record.args = scrubbed, ()
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info, record.exc_text = None, KEY_PATTERN.sub("[redacted key]", text)
+            record.exc_info, record.exc_text = None, KNOWN_KEYS.scrub(text)
         return True
 
 
@@ -94,6 +94,8 @@ class TapClaudeDeveloper(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our own checks first: they never echo a value, unlike JSON Schema's messages."""
+        keys = self.config.get("admin_api_keys")
+        KNOWN_KEYS.add(keys if isinstance(keys, list) else [])  # before anything can log them
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
         errors = settings.validate(self.config, schema)

@@ -161,3 +161,75 @@ def test_an_api_error_echoing_the_key_in_any_field_keeps_it_out_of_the_exception
     )
     assert key not in repr(failure)
     assert failure.error_code == "c_[redacted key]"
+
+
+def windows(key: str, width: int = 12) -> list[str]:
+    """Every piece of ``width`` characters of a key's secret part, in any case."""
+    secret = key.removeprefix("sk-ant-admin")
+    return [secret[i : i + width].lower() for i in range(len(secret) - width + 1)]
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        lambda key: key[7:],  # without "sk-ant-"
+        lambda key: f"{key[:16]} {key[12:]}",  # cut in two
+        lambda key: "req_" + key[15:],
+        lambda key: key.replace("-", " - "),  # spaced out
+        lambda key: key.upper(),
+        lambda key: key[20:60],  # the middle alone
+    ],
+    ids=["no-prefix", "cut", "in-a-request-id", "spaced", "upper-case", "middle"],
+)
+def test_an_echoed_key_is_redacted_in_whatever_form_it_comes_back(
+    sim: Simulator, disguise: t.Callable[[str], str]
+) -> None:
+    """Found by attack: only text starting with a literal 'sk-ant-' was redacted."""
+    key = sim.admin_keys[0]
+    echo = json.dumps(
+        {
+            "type": "error",
+            "error": {"type": "authentication_error", "message": f"bad key {disguise(key)} here"},
+            "request_id": f"req_1 {disguise(key)}",
+        }
+    )
+    sim.add_fault(Fault(path="/v1/organizations/users$", status=401, body=echo, times=None))
+    client = AdminApiClient(
+        api_url=sim.url,
+        keys=[key],
+        anthropic_version="2023-06-01",
+        user_agent="tests",
+        timeout=5.0,
+        max_retries=0,
+        max_retry_wait=1.0,
+        requests_per_minute=1000,
+        clock=FakeClock(),
+    )
+    with pytest.raises(ApiError) as error:
+        client.get(0, "/v1/organizations/users")
+    text = f"{error.value} {error.value!r}".lower()
+    assert "[redacted key]" in text
+    assert [piece for piece in windows(key) if piece in text] == []
+
+
+def test_a_key_echoed_in_a_page_never_reaches_a_record(sim: Simulator, tmp_path: Path) -> None:
+    """Found by attack: /me answering with the key in the organization's name put it in stdout."""
+    key = sim.admin_keys[1]
+    me = json.dumps({"id": "org-echo", "type": "organization", "name": f"Org {key} / {key[7:].upper()}"})
+    sim.add_fault(Fault(path="/v1/organizations/me$", status=200, body=me, org_index=1, times=None))
+    config = {"admin_api_keys": sim.admin_keys, "api_url": sim.url, "max_requests_per_minute": 100_000}
+    result = tap_cli([], config, tmp_path)
+    assert result.returncode == 0
+    names = [
+        message["record"]["name"]
+        for message in map(json.loads, result.stdout.splitlines())
+        if message["type"] == "RECORD" and message["stream"] == "organizations"
+    ]
+    assert names == ["Acme", "Org [redacted key] / [redacted key]"]
+    for output in (result.stdout.lower(), result.stderr.lower()):
+        assert [piece for piece in windows(key) if piece in output] == []
+
+
+def test_control_characters_from_an_error_body_are_escaped() -> None:
+    """Found by attack: ANSI escapes in an API's message reached the log as they were."""
+    assert redact("forged \x1b[31mred\x07 line\r\nnext") == "forged \\x1b[31mred\\x07 line next"
