@@ -48,20 +48,29 @@ def next_cursor(scheme: Cursor, page: PageMarks, path: str) -> tuple[str, str] |
     """The parameter that fetches the page after ``page``, or None at the end."""
     if scheme == "none":
         return None
+    if page.has_more is not None and not isinstance(page.has_more, bool):  # "false" is truthy: it would page on
+        raise PaginationError(path, None, message="has_more is not a boolean")
     if scheme == "id":
         if not page.has_more:
             return None
         if not page.last_id:
             raise PaginationError(path, None, message="the API said has_more but gave no last_id")
-        return ("after_id", str(page.last_id))
+        return ("after_id", _text(page.last_id, "last_id", path))
     token = page.next_page
     if scheme == "report":
         if not page.has_more:
             return None
         if not token:
             raise PaginationError(path, None, message="the API said has_more but gave no next_page")
-        return ("page", str(token))
-    return ("page", str(token)) if token else None
+        return ("page", _text(token, "next_page", path))
+    return ("page", _text(token, "next_page", path)) if token else None
+
+
+def _text(cursor: object, name: str, path: str) -> str:
+    """A cursor goes back into the query as it came: a string, never the repr of an object."""
+    if not isinstance(cursor, str):
+        raise PaginationError(path, None, message=f"{name} is not a string")
+    return cursor
 
 
 def walk(client: AdminApiClient, chain: Chain) -> t.Iterator[Body]:

@@ -141,7 +141,7 @@ class TapClaudeDeveloper(Tap):
             max_retries=int(self.config["max_retries"]),
             max_retry_wait=float(self.config["max_retry_wait"]),
             requests_per_minute=int(self.config["max_requests_per_minute"]),
-            pool_size=concurrency,
+            pool_size=2 * concurrency,  # the shared workers, and those that prefetch workspace listings
         )
         labels = [settings.key_label(index, key) for index, key in enumerate(keys)]
         return SyncRun(client, Prefetcher(concurrency), labels)

@@ -13,6 +13,8 @@ import pytest
 
 from tap_claude_developer import client as client_module
 from tap_claude_developer import pagination
+from tap_claude_developer.client import PageMarks
+from tap_claude_developer.pagination import PaginationError, next_cursor
 from tap_claude_developer.settings import key_label
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
@@ -445,3 +447,20 @@ def test_retry_warnings_name_the_organization_once_it_is_known(
         "GET /v1/organizations/users failed: HTTP 500 api_error"
     )
     assert clock.waits == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "marks", "message"),
+    [
+        ("id", {"has_more": "false", "last_id": "user_1"}, "has_more is not a boolean"),
+        ("report", {"has_more": 1, "next_page": "p2"}, "has_more is not a boolean"),
+        ("id", {"has_more": True, "last_id": {"x": 1}}, "last_id is not a string"),
+        ("report", {"has_more": True, "next_page": 7}, "next_page is not a string"),
+        ("token", {"next_page": ["p2"]}, "next_page is not a string"),
+    ],
+)
+def test_paging_fields_of_the_wrong_type_stop_the_chain(scheme: str, marks: dict[str, t.Any], message: str) -> None:
+    """Found by attack: has_more "false" read as true, and an object cursor was sent as its repr."""
+    with pytest.raises(PaginationError) as error:
+        next_cursor(t.cast(t.Any, scheme), PageMarks(**marks), "/v1/organizations/users")
+    assert str(error.value) == f"GET /v1/organizations/users stopped: {message}; the API's paging is inconsistent"
