@@ -34,6 +34,9 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 #: Retries for a 429 that carries no retry-after (a spend cap does not lift by waiting).
 BARE_429_RETRIES = 2
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+#: The largest body read (after decompression). The largest real pages are tens of MB (a month of
+#: daily usage grouped by key, model and tier); beyond this a body is a fault, not a page.
+MAX_BODY_BYTES = 512 << 20
 #: Bytes asked of the socket per read: large, so a normal body arrives in a few reads.
 CHUNK_SIZE = 1 << 20
 #: Failures building or sending the request that no retry can cure (the URL or a header value).
@@ -87,7 +90,8 @@ class KnownKeys:
 
     KEY_PATTERN needs the literal ``sk-ant-`` in front. This also replaces any run of key
     characters that holds WINDOW consecutive characters of a known key's secret part (case
-    ignored); 12 characters of a random key never occur in text by chance.
+    ignored); 12 characters of a random key never occur in text by chance. A key shorter than that
+    (settings refuse them) adds nothing: its windows would match ordinary words.
     """
 
     WINDOW = 12
@@ -108,9 +112,10 @@ class KnownKeys:
             windows = {
                 secret[i : i + self.WINDOW].lower() for secret in secrets for i in range(len(secret) - self.WINDOW + 1)
             }
-            windows |= {secret.lower() for secret in secrets if len(secret) < self.WINDOW}
             alternatives = "|".join(re.escape(window) for window in sorted(windows))
-            self._pattern = re.compile(rf"[A-Za-z0-9_\-]*(?:{alternatives})[A-Za-z0-9_\-]*", re.IGNORECASE)
+            self._pattern = (
+                re.compile(rf"[A-Za-z0-9_\-]*(?:{alternatives})[A-Za-z0-9_\-]*", re.IGNORECASE) if windows else None
+            )
             parts = []
             for secret in (secret.encode() for secret in secrets):
                 third = len(secret) // 3
@@ -419,6 +424,9 @@ class AdminApiClient:
                 raise ApiError(path, None, message=message) from None
             except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
                 failure = ApiError(path, None, message=f"{type(exc).__name__} talking to {self.api_url}")
+            except _TooLarge:
+                message = f"a response body larger than {MAX_BODY_BYTES >> 20} MB from {self.api_url} (not retried)"
+                raise ApiError(path, None, message=message) from None
             except _TooSlow:
                 message = f"no complete response within request_timeout ({self._timeout:g}s) from {self.api_url}"
                 failure = ApiError(path, None, message=message)
@@ -479,15 +487,23 @@ class AdminApiClient:
             url, params=list(params), headers=headers, timeout=self._timeout, stream=True
         ) as response:
             chunks = []
+            size = 0
             while chunk := response.raw.read1(CHUNK_SIZE, decode_content=True):
                 chunks.append(chunk)
+                size += len(chunk)
                 if time.monotonic() > deadline:
                     raise _TooSlow
+                if size > MAX_BODY_BYTES:  # counted after decompression: a gzip bomb stops here too
+                    raise _TooLarge
         return response, b"".join(chunks)
 
 
 class RunStopping(Exception):
     """The run is stopping: a request waiting for its turn is not sent."""
+
+
+class _TooLarge(Exception):
+    """The body (decompressed) outgrew MAX_BODY_BYTES."""
 
 
 class _TooSlow(Exception):

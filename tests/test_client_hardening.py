@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import logging
 import threading
@@ -12,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tap_claude_developer import client as client_module
 from tap_claude_developer.client import AdminApiClient, ApiError
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.fakes import FakeClock
@@ -234,3 +236,33 @@ def test_a_200_of_json_that_is_not_an_object_says_so(sim: Simulator, clock: Fake
         make_client(sim.url, sim.admin_keys, clock, max_retries=1).get(0, USERS)
     assert str(error.value) == f"GET {USERS} failed: HTTP 200: the body is JSON but not an object ({kind})"
     assert clock.waits == [1.0]
+
+
+# A body beyond any real page (a gzip bomb above all): stopped at MAX_BODY_BYTES, not retried.
+
+
+def gzip_bomb(handler: BaseHTTPRequestHandler) -> None:
+    """About 3 KB on the wire that inflate to 3 MB (the limit is patched down to 1 MB)."""
+    body = gzip.compress(b'{"data": [' + b"0," * 1_500_000 + b'0], "has_more": false}')
+    handler.send_response(200)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-encoding", "gzip")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_a_body_that_inflates_beyond_the_limit_fails_without_a_retry(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by attack: a 1.5 MB gzip body inflating to 1.5 GB took 3.8 GB of memory."""
+    monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 1 << 20)
+    with serve(gzip_bomb) as (url, seen):
+        client = make_client(url, ["key"], clock)
+        with pytest.raises(ApiError) as error:
+            client.get(0, USERS)
+    assert str(error.value) == (
+        f"GET {USERS} failed: no usable response: a response body larger than 1 MB from {url} (not retried)"
+    )
+    assert len(seen) == 1
+    assert clock.waits == []

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_claude_developer.client import AdminApiClient, ApiError, ReadOnlySession, ReadOnlyViolation, redact
+from tap_claude_developer.client import (
+    KNOWN_KEYS,
+    AdminApiClient,
+    ApiError,
+    ReadOnlySession,
+    ReadOnlyViolation,
+    redact,
+)
 from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tests.conftest import Meltano, explain
 from tests.fakes import FakeClock
@@ -233,3 +240,9 @@ def test_a_key_echoed_in_a_page_never_reaches_a_record(sim: Simulator, tmp_path:
 def test_control_characters_from_an_error_body_are_escaped() -> None:
     """Found by attack: ANSI escapes in an API's message reached the log as they were."""
     assert redact("forged \x1b[31mred\x07 line\r\nnext") == "forged \\x1b[31mred\\x07 line next"
+
+
+def test_a_key_too_short_to_be_real_redacts_no_ordinary_words() -> None:
+    """Its pieces would be words ('key'): such keys are refused by the settings and ignored here."""
+    KNOWN_KEYS.add(["key", "sk-ant-admin01-short"])
+    assert redact("the 1st admin API key (ending ...abcd): short") == "the 1st admin API key (ending ...abcd): short"
