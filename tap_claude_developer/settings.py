@@ -342,6 +342,9 @@ def _url_errors(url: object) -> list[str]:
         return ["api_url must be an http(s) URL such as https://api.anthropic.com."]
     if parts.query or parts.fragment or parts.username or parts.password:
         return ["api_url must not carry credentials, a query or a fragment."]
+    if "v1" in parts.path.lower().split("/"):
+        # A gateway's own path prefix is fine; /v1 is the API's, and the tap adds it to every request.
+        return ["api_url must be the API's base URL, without /v1 (the tap adds /v1/organizations/...)."]
     try:
         port = parts.port
     except ValueError:  # not a number, or above 65535

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from tap_claude_developer.pagination import Chain
 from tap_claude_developer.records import RecordShape, SchemaDriftError
-from tap_claude_developer.simulator import OrgSpec, Simulator
+from tap_claude_developer.simulator import Fault, OrgSpec, Simulator
 from tap_claude_developer.sync_run import Organization
 from tap_claude_developer.tap import TapClaudeDeveloper
+from tests.helpers import config_for, run_tap
 
 KEY = "sk-ant-admin01-" + "q" * 60
 ORG = Organization(0, "11111111-2222-3333-4444-555555555555", "Drift Inc", {})
@@ -163,3 +164,18 @@ def test_record_shape_rules() -> None:
         shape.conform({"id": "a", "count": True}, "/p")
     with pytest.raises(SchemaDriftError, match="field 'flag' should be boolean or null, got integer"):
         shape.conform({"id": "a", "flag": 1}, "/p")
+
+
+def test_an_organization_of_the_wrong_shape_fails_that_organization_with_a_clear_line() -> None:
+    """Found by attack: /me's record skipped the type checks, and target-postgres failed the whole run."""
+    specs = [OrgSpec("Acme", users=1, invites=0, workspaces=0, api_keys=0)] * 2
+    with Simulator(specs, seed=3) as sim:
+        me = '{"id": "org-odd", "type": "organization", "name": 42}'
+        sim.add_fault(Fault(path="/v1/organizations/me$", status=200, body=me, org_index=1, times=None))
+        run = run_tap(config_for(sim), streams=["organizations"])
+    assert run.failures == [
+        "organization '' (org-odd), stream 'organizations': GET /v1/organizations/me failed: HTTP 200: "
+        "stream 'organizations' field 'name' should be string or null, got integer"
+    ]
+    assert [r["organization_id"] for r in run.records("organizations")] == [sim.orgs[0].id]
+    assert run.of_type("ACTIVATE_VERSION") == []

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_claude_developer import settings
+from tap_claude_developer.settings import SETTINGS
 from tap_claude_developer.simulator import Simulator
 from tap_claude_developer.tap import STREAMS
 
@@ -179,6 +181,14 @@ BAD_CONFIGS: list[tuple[dict[str, object], list[str]]] = [
         ["api_url must be an http(s) URL such as https://api.anthropic.com."],
     ),
     ({"admin_api_keys": [ADMIN], "api_url": 5}, ["api_url must be a string."]),
+    (  # found by attack: requests went to /v1/v1/organizations/me
+        {"admin_api_keys": [ADMIN], "api_url": "https://api.anthropic.com/v1"},
+        ["api_url must be the API's base URL, without /v1 (the tap adds /v1/organizations/...)."],
+    ),
+    (
+        {"admin_api_keys": [ADMIN], "api_url": "https://gateway.example/anthropic/V1/"},
+        ["api_url must be the API's base URL, without /v1 (the tap adds /v1/organizations/...)."],
+    ),
     (
         {"admin_api_keys": [ADMIN], "api_url": "https://user:pw@api.anthropic.com"},
         ["api_url must not carry credentials, a query or a fragment."],
@@ -313,6 +323,11 @@ def test_a_good_config_passes_validation() -> None:
     assert tap.config["page_size"] == 1000
     assert tap.config["api_url"] == "https://api.anthropic.com"
     assert tap.config["emit_activate_version_messages"] is True
+
+
+@pytest.mark.parametrize("url", ["https://gateway.example/anthropic", "http://127.0.0.1:8080/", "https://v1.example"])
+def test_an_api_url_with_a_gateway_path_is_accepted(url: str) -> None:
+    assert settings.validate({"admin_api_keys": [ADMIN], "api_url": url}, SETTINGS) == []
 
 
 #: (option, file content, the exact error line after "<option> <path>: ")

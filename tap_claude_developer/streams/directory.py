@@ -66,7 +66,10 @@ class OrganizationsStream(DirectoryStream):
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         if context:
             org = self.run.organization(context["organization_id"])
-            yield {**org.record, "organization_id": org.id}
+            try:  # checked like every other stream's records: a wrong type names the stream and field
+                yield self._shape.conform({**org.record, "organization_id": org.id}, self.path)
+            except SchemaDriftError as error:
+                self._give_up(org, error)
 
 
 class UsersStream(DirectoryStream):
