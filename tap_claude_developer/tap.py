@@ -13,14 +13,20 @@ from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk.configuration._dict_config import parse_environment_config
-from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException, ConfigValidationError
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+    MapExpressionError,
+    StreamMapConfigError,
+)
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_claude_developer import settings
-from tap_claude_developer.client import KNOWN_KEYS, AdminApiClient
+from tap_claude_developer.client import KNOWN_KEYS, AdminApiClient, redact
 from tap_claude_developer.output import BufferedMsgSpecWriter
 from tap_claude_developer.prefetch import Prefetcher
 from tap_claude_developer.streams.analytics import ANALYTICS_STREAMS
@@ -233,18 +239,22 @@ class TapClaudeDeveloper(Tap):
         except ValueError as problem:
             cls.logger.error("%s", problem)
             sys.exit(1)
-        tap = cls(
-            config=config.config,
-            state=state_value,
-            catalog=catalog_value,
-            parse_env_config=config.parse_env,
-            validate_config=True,
-        )
         try:
-            with _collector_kept_off_startup_objects():
-                tap.sync_all()
-        finally:
-            tap.run.close()
+            tap = cls(
+                config=config.config,
+                state=state_value,
+                catalog=catalog_value,
+                parse_env_config=config.parse_env,
+                validate_config=True,
+            )
+            try:
+                with _collector_kept_off_startup_objects():
+                    tap.sync_all()
+            finally:
+                tap.run.close()
+        except (MapExpressionError, StreamMapConfigError) as error:  # the user's stream_maps, not the tap
+            cls.logger.error("stream_maps: %s", redact(str(error) or type(error).__name__))
+            sys.exit(1)
         if tap.run.failures:
             cls.logger.error("%s", tap.run.summary())
             sys.exit(1)

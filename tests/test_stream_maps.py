@@ -8,6 +8,8 @@ plain path writes exactly the messages the SDK would.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import typing as t
 
 import pytest
@@ -88,3 +90,35 @@ def test_flattening_writes_free_form_objects_as_json_text(sim: Simulator) -> Non
     for record, workspace in zip(records, workspaces, strict=True):
         assert record["data_residency"] == json.dumps(workspace["data_residency"], separators=(",", ":"))
         assert record["tags"] == json.dumps(workspace["tags"], separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    ("maps", "line"),
+    [
+        ({"users": {"email": "((("}}, "stream_maps: Failed to parse expression (((."),
+        (
+            {"users": {"email": "1/0"}},
+            "stream_maps: stream 'users': an expression failed on a record (ZeroDivisionError: division by zero)",
+        ),
+        (
+            {"users": {"__filter__": "nonexistent_var > 1"}},
+            "stream_maps: Failed to evaluate simpleeval expressions nonexistent_var > 1.",
+        ),
+    ],
+)
+def test_a_broken_stream_map_is_one_clear_line(
+    sim: Simulator, tmp_path: t.Any, maps: dict[str, t.Any], line: str
+) -> None:
+    """Found by attack: a bad expression ended the run in a Python traceback."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config_for(sim), "stream_maps": maps}))
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_claude_developer", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].endswith(f"| {line}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from singer_sdk import Stream
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
+from singer_sdk.exceptions import MapExpressionError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -187,7 +188,14 @@ class AdminStream(Stream):
         if self._deselects:
             pop_deselected_record_properties(record, self.schema, self.mask)
         for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
+            try:
+                mapped = stream_map.transform(record)
+            except MapExpressionError:
+                raise
+            except Exception as error:  # 1/0, a missing name: the user's expression, said in one line
+                raise MapExpressionError(
+                    f"stream '{self.name}': an expression failed on a record ({type(error).__name__}: {error})"
+                ) from None
             if mapped is not None:
                 yield singer.RecordMessage(
                     stream=stream_map.stream_alias,
