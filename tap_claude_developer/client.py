@@ -90,47 +90,51 @@ class KnownKeys:
 
     KEY_PATTERN needs the literal ``sk-ant-`` in front. This also replaces any run of key
     characters that holds WINDOW consecutive characters of a known key's secret part (case
-    ignored); 12 characters of a random key never occur in text by chance. A key shorter than that
-    (settings refuse them) adds nothing: its windows would match ordinary words.
+    ignored); 12 characters of a random key never occur in text by chance. A key shorter than
+    that (settings refuse them) adds nothing: its windows would match ordinary words. The
+    windows are a set, not one regular expression: a test process knows thousands of keys.
     """
 
     WINDOW = 12
 
     def __init__(self) -> None:
         self._keys: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self._parts: tuple[bytes, ...] = ()
+        self._windows: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def add(self, keys: t.Iterable[object]) -> None:
-        new = {key for key in keys if isinstance(key, str) and key.strip()} - self._keys
+        new = {key for key in keys if isinstance(key, str)} - self._keys
         if not new:
             return
         with self._lock:
             self._keys |= new
-            secrets = [key.strip().removeprefix("sk-ant-admin") for key in self._keys]
-            windows = {
-                secret[i : i + self.WINDOW].lower() for secret in secrets for i in range(len(secret) - self.WINDOW + 1)
-            }
-            alternatives = "|".join(re.escape(window) for window in sorted(windows))
-            self._pattern = (
-                re.compile(rf"[A-Za-z0-9_\-]*(?:{alternatives})[A-Za-z0-9_\-]*", re.IGNORECASE) if windows else None
-            )
-            parts = []
-            for secret in (secret.encode() for secret in secrets):
-                third = len(secret) // 3
-                parts += [secret[:third], secret[third : 2 * third], secret[2 * third :]]
-            self._parts = tuple(part for part in parts if len(part) >= self.WINDOW)
+            windows = set(self._windows)
+            for key in new:
+                secret = key.strip().removeprefix("sk-ant-admin").lower()
+                windows.update(secret[i : i + self.WINDOW] for i in range(len(secret) - self.WINDOW + 1))
+            self._windows = frozenset(windows)
 
     def scrub(self, text: str) -> str:
         """``text`` with every key, and every piece of a known key, replaced by a marker."""
         text = KEY_PATTERN.sub("[redacted key]", text)
-        pattern = self._pattern
-        return text if pattern is None else pattern.sub("[redacted key]", text)
+        return _KEY_RUN.sub(self._replace, text) if self._windows else text
 
-    def secret_parts(self) -> tuple[bytes, ...]:
-        """Three pieces of each key's secret: an echo of most of a key holds at least one (a cheap test per page)."""
-        return self._parts
+    def _replace(self, run: re.Match[str]) -> str:
+        low, windows, width = run.group().lower(), self._windows, self.WINDOW
+        if any(low[i : i + width] in windows for i in range(len(low) - width + 1)):
+            return "[redacted key]"
+        return run.group()
+
+
+def echo_parts(key: str) -> tuple[bytes, ...]:
+    """Three pieces of a key's secret: a page that echoes most of the key holds at least one."""
+    secret = key.strip().removeprefix("sk-ant-admin").encode()
+    third = len(secret) // 3
+    return tuple(part for part in (secret[:third], secret[third : 2 * third], secret[2 * third :]) if len(part) >= 12)
+
+
+#: A run of the characters keys are made of, long enough to hold a window of one.
+_KEY_RUN = re.compile(r"[A-Za-z0-9_\-]{12,}")
 
 
 #: Filled by every client (and the tap's settings): what ``redact`` and the log filter look for.
@@ -358,6 +362,7 @@ class AdminApiClient:
         self.api_url = api_url.rstrip("/")
         self._keys = tuple(keys)
         KNOWN_KEYS.add(self._keys)
+        self._echo_parts = [echo_parts(key) for key in self._keys]
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
@@ -432,7 +437,7 @@ class AdminApiClient:
                 failure = ApiError(path, None, message=message)
             else:
                 if response.status_code == 200:
-                    if any(part in content for part in KNOWN_KEYS.secret_parts()):  # echoed: never into a record
+                    if any(part in content for part in self._echo_parts[key_index]):  # echoed: never into a record
                         content = KNOWN_KEYS.scrub(content.decode("utf-8", "replace")).encode()
                     try:
                         return Body(content, _MARKS.decode(content), path)
