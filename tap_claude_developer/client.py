@@ -110,7 +110,7 @@ class KnownKeys:
             self._keys |= new
             windows = set(self._windows)
             for key in new:
-                secret = key.strip().removeprefix("sk-ant-admin").lower()
+                secret = _secret(key).lower()
                 windows.update(secret[i : i + self.WINDOW] for i in range(len(secret) - self.WINDOW + 1))
             self._windows = frozenset(windows)
 
@@ -126,11 +126,17 @@ class KnownKeys:
         return run.group()
 
 
+def _secret(key: str) -> str:
+    """What is secret in a key: all of it but the prefix every Admin key shares."""
+    return key.strip().removeprefix("sk-ant-admin")
+
+
 def echo_parts(key: str) -> tuple[bytes, ...]:
     """Three pieces of a key's secret: a page that echoes most of the key holds at least one."""
-    secret = key.strip().removeprefix("sk-ant-admin").encode()
+    secret = _secret(key).encode()
     third = len(secret) // 3
-    return tuple(part for part in (secret[:third], secret[third : 2 * third], secret[2 * third :]) if len(part) >= 12)
+    parts = (secret[:third], secret[third : 2 * third], secret[2 * third :])
+    return tuple(part for part in parts if len(part) >= KnownKeys.WINDOW)
 
 
 #: A run of the characters keys are made of, long enough to hold a window of one.

@@ -33,7 +33,7 @@ def parse_utc(value: str) -> dt.datetime:
         int(second or 0),
         int((fraction or "0")[:6].ljust(6, "0")),
     )
-    if zone is None or zone in "Zz":
+    if zone is None or zone in ("Z", "z"):
         return parsed.replace(tzinfo=UTC)
     sign = 1 if zone[0] == "+" else -1
     offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:]))

@@ -137,17 +137,9 @@ def test_meltano_config_shows_no_key(meltano: Meltano, command: list[str]) -> No
     assert "MELTANOSENTINEL" not in result.stdout + result.stderr
 
 
-def test_an_api_error_echoing_the_key_in_any_field_keeps_it_out_of_the_exception(sim: Simulator) -> None:
-    """Found by audit: only the message was redacted; a key in error.type or request_id stayed in str(error)."""
-    key = sim.admin_keys[0]
-    echo = json.dumps(
-        {
-            "type": "error",
-            "error": {"type": f"echo {key}", "message": f"x {key}", "details": {"error_code": f"c_{key}"}},
-            "request_id": f"req_{key}",
-        }
-    )
-    sim.add_fault(Fault(path="/v1/organizations/users$", status=400, body=echo, times=None))
+def refused_users(sim: Simulator, key: str, status: int, body: str) -> ApiError:
+    """The error a client raises when the users listing answers ``status`` with ``body`` (no retry)."""
+    sim.add_fault(Fault(path="/v1/organizations/users$", status=status, body=body, times=None))
     client = AdminApiClient(
         api_url=sim.url,
         keys=[key],
@@ -161,7 +153,20 @@ def test_an_api_error_echoing_the_key_in_any_field_keeps_it_out_of_the_exception
     )
     with pytest.raises(ApiError) as error:
         client.get(0, "/v1/organizations/users")
-    failure = error.value
+    return error.value
+
+
+def test_an_api_error_echoing_the_key_in_any_field_keeps_it_out_of_the_exception(sim: Simulator) -> None:
+    """Found by audit: only the message was redacted; a key in error.type or request_id stayed in str(error)."""
+    key = sim.admin_keys[0]
+    echo = json.dumps(
+        {
+            "type": "error",
+            "error": {"type": f"echo {key}", "message": f"x {key}", "details": {"error_code": f"c_{key}"}},
+            "request_id": f"req_{key}",
+        }
+    )
+    failure = refused_users(sim, key, 400, echo)
     assert str(failure) == (
         "GET /v1/organizations/users failed: HTTP 400 echo [redacted key]: x [redacted key] "
         "(request_id req_[redacted key])"
@@ -200,21 +205,8 @@ def test_an_echoed_key_is_redacted_in_whatever_form_it_comes_back(
             "request_id": f"req_1 {disguise(key)}",
         }
     )
-    sim.add_fault(Fault(path="/v1/organizations/users$", status=401, body=echo, times=None))
-    client = AdminApiClient(
-        api_url=sim.url,
-        keys=[key],
-        anthropic_version="2023-06-01",
-        user_agent="tests",
-        timeout=5.0,
-        max_retries=0,
-        max_retry_wait=1.0,
-        requests_per_minute=1000,
-        clock=FakeClock(),
-    )
-    with pytest.raises(ApiError) as error:
-        client.get(0, "/v1/organizations/users")
-    text = f"{error.value} {error.value!r}".lower()
+    failure = refused_users(sim, key, 401, echo)
+    text = f"{failure} {failure!r}".lower()
     assert "[redacted key]" in text
     assert [piece for piece in windows(key) if piece in text] == []
 
